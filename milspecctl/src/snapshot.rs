@@ -1,0 +1,182 @@
+//! One consistent reading of the module's state from both of its interfaces.
+
+use crate::device::{Device, DeviceError, DeviceInfo};
+use crate::paths::ModulePaths;
+use crate::status::{ParseError, ProcStatus};
+use serde::Serialize;
+use std::io::ErrorKind;
+
+/// Why a snapshot could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The status file exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The status file does not parse.
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: ParseError,
+    },
+    /// The device failed.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+}
+
+/// Status as read from `/proc/milspec/status` and GET_INFO, with their agreement.
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshot {
+    pub proc: ProcStatus,
+    pub info: InfoView,
+    /// Every disagreement between the two sources or with this tool's ABI.
+    pub problems: Vec<String>,
+}
+
+/// Serializable view of GET_INFO.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct InfoView {
+    pub abi_version: u32,
+    pub module_version: String,
+    pub platform_state: &'static str,
+}
+
+impl From<&DeviceInfo> for InfoView {
+    fn from(i: &DeviceInfo) -> Self {
+        InfoView {
+            abi_version: i.abi_version,
+            module_version: i.module_version.clone(),
+            platform_state: i.platform_state.as_str(),
+        }
+    }
+}
+
+impl Snapshot {
+    /// Reads both interfaces. `Ok(None)` means the module is not loaded (no status
+    /// file); every other failure is an error.
+    pub fn take(paths: &ModulePaths) -> Result<Option<Self>, SnapshotError> {
+        let text = match std::fs::read_to_string(&paths.proc_status) {
+            Ok(t) => t,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(SnapshotError::Read {
+                    path: paths.proc_status.display().to_string(),
+                    source,
+                })
+            }
+        };
+        let proc = ProcStatus::parse(&text).map_err(|source| SnapshotError::Parse {
+            path: paths.proc_status.display().to_string(),
+            source,
+        })?;
+        let info = Device::open(&paths.device)?.info()?;
+        Ok(Some(Self::from_parts(proc, &info)))
+    }
+
+    /// Combines the two readings and lists every disagreement.
+    pub fn from_parts(proc: ProcStatus, info: &DeviceInfo) -> Self {
+        let mut problems = Vec::new();
+        if info.abi_version != milspec_abi::ABI_VERSION {
+            problems.push(format!(
+                "module ABI {} is not the ABI {} this tool speaks",
+                info.abi_version,
+                milspec_abi::ABI_VERSION
+            ));
+        }
+        if proc.abi_version != info.abi_version {
+            problems.push(format!(
+                "abi_version differs: status file {}, GET_INFO {}",
+                proc.abi_version, info.abi_version
+            ));
+        }
+        if proc.module_version != info.module_version {
+            problems.push(format!(
+                "module_version differs: status file {:?}, GET_INFO {:?}",
+                proc.module_version, info.module_version
+            ));
+        }
+        if proc.platform_state.0 != info.platform_state {
+            problems.push(format!(
+                "platform_state differs: status file {}, GET_INFO {}",
+                proc.platform_state.0.as_str(),
+                info.platform_state.as_str()
+            ));
+        }
+        Snapshot {
+            proc,
+            info: InfoView::from(info),
+            problems,
+        }
+    }
+
+    /// True when both sources agree and speak this tool's ABI.
+    pub fn is_consistent(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use milspec_abi::PlatformState;
+
+    fn proc() -> ProcStatus {
+        ProcStatus::parse(
+            "abi_version: 1\nmodule_version: 0.1.0\nplatform_vendor: Dell Inc.\n\
+platform_product: Latitude 5450\nbios_version: 1\nplatform_state: supported\n",
+        )
+        .unwrap()
+    }
+
+    fn info() -> DeviceInfo {
+        DeviceInfo {
+            abi_version: 1,
+            module_version: "0.1.0".into(),
+            platform_state: PlatformState::Supported,
+        }
+    }
+
+    #[test]
+    fn agreeing_sources_are_consistent() {
+        assert!(Snapshot::from_parts(proc(), &info()).is_consistent());
+    }
+
+    #[test]
+    fn each_disagreement_is_reported() {
+        let mut i = info();
+        i.module_version = "0.2.0".into();
+        i.platform_state = PlatformState::Forced;
+        let s = Snapshot::from_parts(proc(), &i);
+        assert_eq!(s.problems.len(), 2, "{:?}", s.problems);
+        i = info();
+        i.abi_version = 9;
+        let s = Snapshot::from_parts(proc(), &i);
+        assert_eq!(s.problems.len(), 2, "{:?}", s.problems); // foreign ABI + mismatch
+    }
+
+    #[test]
+    fn missing_status_file_means_not_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ModulePaths {
+            proc_status: dir.path().join("status"),
+            device: dir.path().join("dev"),
+        };
+        assert!(Snapshot::take(&paths).unwrap().is_none());
+    }
+
+    #[test]
+    fn corrupt_status_file_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ModulePaths {
+            proc_status: dir.path().join("status"),
+            device: dir.path().join("dev"),
+        };
+        std::fs::write(&paths.proc_status, "garbage\n").unwrap();
+        let err = Snapshot::take(&paths).unwrap_err().to_string();
+        assert!(err.contains("status") && err.contains("line 1"), "{err}");
+    }
+}

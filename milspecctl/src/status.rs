@@ -1,0 +1,163 @@
+//! Parser for `/proc/milspec/status` (format: `docs/status.md`).
+
+use milspec_abi::{status_keys as keys, PlatformState};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Why a status text was rejected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    /// A line is not `key: value`.
+    #[error("line {line}: expected 'key: value', got {text:?}")]
+    Malformed { line: usize, text: String },
+    /// The same key twice.
+    #[error("line {line}: duplicate key {key:?}")]
+    Duplicate { line: usize, key: String },
+    /// A key the ABI requires is absent.
+    #[error("missing key {0:?}")]
+    Missing(&'static str),
+    /// A key's value does not parse.
+    #[error("key {key:?}: invalid value {value:?}")]
+    InvalidValue { key: &'static str, value: String },
+}
+
+/// The parsed status file: the typed keys this tool relies on, plus every line as is
+/// (newer modules may add keys; they are kept, not rejected).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProcStatus {
+    pub abi_version: u32,
+    pub module_version: String,
+    pub platform_vendor: String,
+    pub platform_product: String,
+    pub bios_version: String,
+    pub platform_state: PlatformStateName,
+    /// All keys in the file, including the ones above.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// [`PlatformState`] with a serde representation (its status-file word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlatformStateName(pub PlatformState);
+
+impl Serialize for PlatformStateName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+impl ProcStatus {
+    /// Parses the whole file.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let mut fields = BTreeMap::new();
+        for (idx, raw) in text.lines().enumerate() {
+            let line = idx + 1;
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let Some((key, value)) = raw.split_once(": ").or_else(|| {
+                raw.strip_suffix(':').map(|k| (k, "")) // a key with an empty value
+            }) else {
+                return Err(ParseError::Malformed {
+                    line,
+                    text: raw.to_owned(),
+                });
+            };
+            if key.is_empty()
+                || !key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(ParseError::Malformed {
+                    line,
+                    text: raw.to_owned(),
+                });
+            }
+            if fields.insert(key.to_owned(), value.to_owned()).is_some() {
+                return Err(ParseError::Duplicate {
+                    line,
+                    key: key.to_owned(),
+                });
+            }
+        }
+        let get = |k: &'static str| fields.get(k).cloned().ok_or(ParseError::Missing(k));
+        let abi_raw = get(keys::ABI_VERSION)?;
+        let abi_version = abi_raw.parse().map_err(|_| ParseError::InvalidValue {
+            key: keys::ABI_VERSION,
+            value: abi_raw.clone(),
+        })?;
+        let state_raw = get(keys::PLATFORM_STATE)?;
+        let platform_state =
+            PlatformState::parse(&state_raw).ok_or_else(|| ParseError::InvalidValue {
+                key: keys::PLATFORM_STATE,
+                value: state_raw.clone(),
+            })?;
+        Ok(ProcStatus {
+            abi_version,
+            module_version: get(keys::MODULE_VERSION)?,
+            platform_vendor: get(keys::PLATFORM_VENDOR)?,
+            platform_product: get(keys::PLATFORM_PRODUCT)?,
+            bios_version: get(keys::BIOS_VERSION)?,
+            platform_state: PlatformStateName(platform_state),
+            fields,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "abi_version: 1\nmodule_version: 0.1.0\nplatform_vendor: Dell Inc.\n\
+platform_product: Latitude 5450\nbios_version: 1.2.3\nplatform_state: supported\n";
+
+    #[test]
+    fn parses_a_good_file() {
+        let s = ProcStatus::parse(GOOD).unwrap();
+        assert_eq!(s.abi_version, 1);
+        assert_eq!(s.platform_vendor, "Dell Inc.");
+        assert_eq!(s.platform_product, "Latitude 5450");
+        assert_eq!(s.platform_state.0, PlatformState::Supported);
+        assert_eq!(s.fields.len(), 6);
+    }
+
+    #[test]
+    fn keeps_unknown_keys_and_empty_values() {
+        let s = ProcStatus::parse(&format!("{GOOD}future_key: x\nempty:\n")).unwrap();
+        assert_eq!(s.fields["future_key"], "x");
+        assert_eq!(s.fields["empty"], "");
+    }
+
+    #[test]
+    fn rejects_each_kind_of_bad_input() {
+        assert!(matches!(
+            ProcStatus::parse("abi_version 1\n"),
+            Err(ParseError::Malformed { line: 1, .. })
+        ));
+        assert!(matches!(
+            ProcStatus::parse(&format!("{GOOD}abi_version: 1\n")),
+            Err(ParseError::Duplicate { line: 7, .. })
+        ));
+        assert_eq!(
+            ProcStatus::parse(&GOOD.replace("bios_version: 1.2.3\n", "")),
+            Err(ParseError::Missing("bios_version"))
+        );
+        assert!(matches!(
+            ProcStatus::parse(&GOOD.replace("abi_version: 1", "abi_version: one")),
+            Err(ParseError::InvalidValue {
+                key: "abi_version",
+                ..
+            })
+        ));
+        assert!(matches!(
+            ProcStatus::parse(&GOOD.replace("supported", "simulated")),
+            Err(ParseError::InvalidValue {
+                key: "platform_state",
+                ..
+            })
+        ));
+        assert!(matches!(
+            ProcStatus::parse("Bad Key: 1\n"),
+            Err(ParseError::Malformed { .. })
+        ));
+    }
+}

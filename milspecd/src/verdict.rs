@@ -1,0 +1,142 @@
+//! Health verdict: one word plus reasons, from one reading of the module's state.
+
+use milspec_abi::PlatformState;
+use milspecctl::snapshot::{Snapshot, SnapshotError};
+use serde::Serialize;
+
+/// Overall health, worst first when compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+
+    /// Process exit code of `milspecd --once`.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Health::Healthy => 0,
+            Health::Degraded => 1,
+            Health::Unhealthy => 2,
+        }
+    }
+}
+
+/// The verdict with the reasons behind it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub health: Health,
+    pub reasons: Vec<String>,
+    pub module_version: Option<String>,
+}
+
+impl Verdict {
+    /// One line for humans and for systemd's `STATUS=`.
+    pub fn summary(&self) -> String {
+        if self.reasons.is_empty() {
+            self.health.as_str().to_owned()
+        } else {
+            format!("{}: {}", self.health.as_str(), self.reasons.join("; "))
+        }
+    }
+}
+
+/// Judges one attempt to read the module's state.
+pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
+    let mut reasons = Vec::new();
+    let snap = match reading {
+        Err(e) => {
+            return Verdict {
+                health: Health::Unhealthy,
+                reasons: vec![format!("cannot read module state: {e}")],
+                module_version: None,
+            }
+        }
+        Ok(None) => {
+            return Verdict {
+                health: Health::Unhealthy,
+                reasons: vec![format!("{} is not loaded", milspec_abi::MODULE_NAME)],
+                module_version: None,
+            }
+        }
+        Ok(Some(s)) => s,
+    };
+    let mut health = Health::Healthy;
+    if !snap.is_consistent() {
+        health = Health::Unhealthy;
+        reasons.extend(snap.problems.iter().cloned());
+    }
+    if snap.proc.platform_state.0 == PlatformState::Forced {
+        health = health.max(Health::Degraded);
+        reasons.push(format!(
+            "platform forced: {} {} is not on the supported list",
+            snap.proc.platform_vendor, snap.proc.platform_product
+        ));
+    }
+    Verdict {
+        health,
+        reasons,
+        module_version: Some(snap.proc.module_version.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use milspecctl::device::DeviceInfo;
+    use milspecctl::status::ProcStatus;
+
+    fn snapshot(state: &str, info_version: &str) -> Snapshot {
+        let proc = ProcStatus::parse(&format!(
+            "abi_version: 1\nmodule_version: 0.1.0\nplatform_vendor: V\nplatform_product: P\n\
+bios_version: 1\nplatform_state: {state}\n"
+        ))
+        .unwrap();
+        let info = DeviceInfo {
+            abi_version: 1,
+            module_version: info_version.into(),
+            platform_state: PlatformState::parse(state).unwrap(),
+        };
+        Snapshot::from_parts(proc, &info)
+    }
+
+    #[test]
+    fn supported_and_consistent_is_healthy() {
+        let v = assess(&Ok(Some(snapshot("supported", "0.1.0"))));
+        assert_eq!(v.health, Health::Healthy);
+        assert_eq!(v.summary(), "healthy");
+        assert_eq!(v.module_version.as_deref(), Some("0.1.0"));
+    }
+
+    #[test]
+    fn forced_platform_is_degraded() {
+        let v = assess(&Ok(Some(snapshot("forced", "0.1.0"))));
+        assert_eq!(v.health, Health::Degraded);
+        assert!(v.summary().contains("platform forced"));
+    }
+
+    #[test]
+    fn inconsistency_outranks_forced() {
+        let v = assess(&Ok(Some(snapshot("forced", "9.9.9"))));
+        assert_eq!(v.health, Health::Unhealthy);
+        assert_eq!(v.reasons.len(), 2);
+    }
+
+    #[test]
+    fn absent_module_is_unhealthy() {
+        let v = assess(&Ok(None));
+        assert_eq!(v.health, Health::Unhealthy);
+        assert_eq!(v.health.exit_code(), 2);
+        assert!(v.summary().contains("not loaded"));
+    }
+}
