@@ -11,7 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/versions.sh
 . "$here/versions.sh"
 
+quiet=0
+[ "${1:-}" = "--quiet" ] && quiet=1
 log() { printf 'deps: %s\n' "$*" >&2; }
+info() { [ $quiet -eq 1 ] || log "$@"; }
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
@@ -38,7 +41,7 @@ for p in "${apt_pkgs[@]}"; do
 	want=${p#*=}
 	have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)
 	case "$have" in
-	"install ok installed "*)
+	"install ok installed "*|"hold ok installed "*)
 		if [ "$name" != "$want" ] && [ "${have##* }" != "$want" ]; then
 			missing+=("$p")
 		fi
@@ -65,13 +68,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# Keep apt-get upgrade from moving rustc away from the kernel's rustc.
 	$SUDO apt-mark hold rustc-web libstd-rust-web-dev "libstd-rust-web-${RUSTC_WEB_SERIES}" rust-web-src >/dev/null
 else
-	log "Debian packages: all present"
+	info "Debian packages: all present"
 fi
 
 # bindgen-cli from crates.io, exact version, --locked, into our own cache root so it
 # never collides with anything else on the machine.
 if [ -x "$BINDGEN" ] && "$BINDGEN" --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
-	log "bindgen $BINDGEN_VERSION: present"
+	info "bindgen $BINDGEN_VERSION: present"
 else
 	log "installing bindgen-cli $BINDGEN_VERSION (cargo install --locked)"
 	mkdir -p "$MILSPEC_CACHE/tools"
@@ -84,4 +87,4 @@ if ! /usr/bin/rustc --version | grep -q "^rustc ${RUSTC_WEB_SERIES}"; then
 	log "/usr/bin/rustc is $(/usr/bin/rustc --version), expected ${RUSTC_WEB_SERIES}"
 	exit 1
 fi
-log "ok"
+info "ok"

@@ -41,7 +41,6 @@ kdir=$MILSPEC_CACHE/kernel/$name
 KMAKE=(make RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc BINDGEN="$BINDGEN")
 
 if [ -f "$kdir/.milspec-built" ]; then
-	log "cached: $kdir"
 	echo "$kdir"
 	exit 0
 fi

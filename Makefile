@@ -1,0 +1,48 @@
+# milspec: top-level entry points. (The kernel's build reads Kbuild, not this file,
+# so `make -C <kernel tree> M=$PWD` works as DKMS expects.)
+#
+#   make            build dell_milspec.ko against KDIR (default: the reference kernel)
+#   make demo       build everything, boot the emulated Latitude 5450, load, show, unload
+#   make check      every test: fmt, clippy, cargo test, module build, VM suites
+#   make deps       install build dependencies (idempotent)
+#   make kernel     build or find the cached reference kernel
+#   make tools      release build of milspecctl and milspecd for this host
+#   make guest-bins static binaries for the VM (tools + in-guest tests)
+#   make clean
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := module
+
+.PHONY: module deps kernel tools guest-bins check demo vm-test clean help
+
+help:
+	@sed -n '4,12p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@scripts/deps.sh
+
+kernel: deps
+	@scripts/kernel.sh >/dev/null
+
+module:
+	@scripts/module.sh
+
+tools:
+	cargo build --release --locked -p milspecctl -p milspecd
+
+guest-bins:
+	@scripts/guest-bins.sh
+
+vm-test: module guest-bins
+	@tests/vm/suite
+
+check:
+	@scripts/check.sh
+
+demo:
+	@scripts/demo.sh
+
+clean:
+	rm -rf target
+	rm -f dell_milspec.ko dell_milspec.o dell_milspec.mod dell_milspec.mod.c dell_milspec.mod.o \
+	      Module.symvers modules.order .module-common.o .*.cmd kmod/*.o kmod/.*.cmd kmod/*.d

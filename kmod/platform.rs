@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Platform detection: fail closed unless vendor and product are on the list.
+
+use crate::abi::PlatformState;
+use crate::dmi::{self, Field};
+use crate::text::Printable;
+use core::ffi::CStr;
+use kernel::prelude::*;
+
+/// DMI `sys_vendor` of every supported machine.
+const DELL_VENDOR: &[u8] = b"Dell Inc.";
+
+/// DMI `product_name`s this module binds to without `force=1`.
+const SUPPORTED_PRODUCTS: &[&[u8]] = &[b"Latitude 5450"];
+
+/// What the module knows about the machine it runs on.
+pub(crate) struct Platform {
+    pub(crate) vendor: Option<&'static CStr>,
+    pub(crate) product: Option<&'static CStr>,
+    pub(crate) bios_version: Option<&'static CStr>,
+    pub(crate) state: PlatformState,
+}
+
+/// `s` without leading and trailing ASCII whitespace (firmware pads strings).
+fn trimmed(s: Option<&CStr>) -> &[u8] {
+    s.map(|s| s.to_bytes().trim_ascii()).unwrap_or(&[])
+}
+
+/// True if `vendor` and `product` name a supported machine.
+fn is_supported(vendor: &[u8], product: &[u8]) -> bool {
+    vendor == DELL_VENDOR && SUPPORTED_PRODUCTS.contains(&product)
+}
+
+impl Platform {
+    /// Reads DMI and decides whether to bind. Returns `ENODEV` on an unsupported
+    /// machine unless `force` is set.
+    pub(crate) fn detect(force: bool) -> Result<Self> {
+        let vendor = dmi::system_info(Field::SysVendor);
+        let product = dmi::system_info(Field::ProductName);
+        let bios_version = dmi::system_info(Field::BiosVersion);
+        let state = if is_supported(trimmed(vendor), trimmed(product)) {
+            PlatformState::Supported
+        } else if force {
+            pr_warn!(
+                "force=1: binding to unsupported platform '{}' '{}'; status shows 'forced'\n",
+                Printable(vendor),
+                Printable(product)
+            );
+            PlatformState::Forced
+        } else {
+            pr_info!(
+                "platform '{}' '{}' is not a supported Dell MIL-SPEC machine; not loading (force=1 overrides)\n",
+                Printable(vendor),
+                Printable(product)
+            );
+            return Err(ENODEV);
+        };
+        Ok(Platform {
+            vendor,
+            product,
+            bios_version,
+            state,
+        })
+    }
+}

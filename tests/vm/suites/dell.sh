@@ -1,0 +1,37 @@
+#!/bin/sh
+# Suite for the emulated Dell Latitude 5450 (boot with --platform dell --no-load).
+. /tests/lib.sh
+
+t "milspecctl load binds on the Latitude 5450" milspecctl load --file "$KO"
+t "/proc/milspec/status is readable" test -r /proc/milspec/status
+t "/dev/milspec is a character device" test -c /dev/milspec
+t_out "status says supported" '^platform_state: supported$' cat /proc/milspec/status
+t_out "kernel log announces the platform" 'dell_milspec: 0\.1\.0 loaded on Dell Inc\. Latitude 5450 \(supported\)' dmesg
+t_out "lsmod lists the module" '^dell_milspec ' lsmod
+
+guest_tests --expect-state supported
+
+t_out "milspecctl status (human) names the platform" 'Latitude 5450' milspecctl status
+t_rc "milspecd --once is healthy (exit 0)" 0 milspecd --once
+t_out "loading twice is refused: already loaded" 'already loaded' milspecctl load --file "$KO"
+t_rc "loading twice exits 1" 1 milspecctl load --file "$KO"
+
+head -c 4096 "$KO" >/tmp/truncated.ko
+t_out "a truncated .ko is refused by the kernel" 'refused to load' milspecctl load --file /tmp/truncated.ko
+t_rc "milspecctl load of a missing file exits 1" 1 milspecctl load --file /nonexistent.ko
+
+t "milspecctl unload" milspecctl unload
+t "/proc/milspec is gone after unload" test ! -e /proc/milspec
+t "/dev/milspec is gone after unload" test ! -e /dev/milspec
+t_rc "unload again: nothing to do (exit 2)" 2 milspecctl unload
+t_rc "milspecctl status when not loaded exits 3" 3 milspecctl status
+t_out "milspecctl --json status when not loaded" '"module_loaded":false' milspecctl --json status
+t_rc "milspecd --once when not loaded is unhealthy (exit 2)" 2 milspecd --once
+
+cycles_ok=1
+for i in 1 2 3 4 5; do
+	insmod "$KO" && cat /proc/milspec/status >/dev/null && rmmod dell_milspec || cycles_ok=0
+done
+[ $cycles_ok -eq 1 ] && ok "5 load/read/unload cycles" || not_ok "5 load/read/unload cycles"
+
+finish
