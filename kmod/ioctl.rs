@@ -10,9 +10,8 @@ use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
 // The ABI crate computes ioctl numbers by hand; check it agrees with the kernel's.
-const _: () = assert!(
-    abi::IOC_GET_INFO == kernel::ioctl::_IOWR::<[u8; INFO_SIZE]>(abi::IOCTL_MAGIC, 0x01)
-);
+const _: () =
+    assert!(abi::IOC_GET_INFO == kernel::ioctl::_IOWR::<[u8; INFO_SIZE]>(abi::IOCTL_MAGIC, 0x01));
 
 /// Runs command `cmd` with user argument `arg`.
 pub(crate) fn dispatch(cmd: u32, arg: usize) -> Result {

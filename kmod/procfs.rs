@@ -16,8 +16,10 @@ type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> c_in
 extern "C" {
     // `proc_fs.h` is not in 6.12's Rust bindings. These prototypes take only
     // pointers and scalars, so they cannot drift with the kernel config.
-    fn proc_mkdir(name: *const c_char, parent: *mut bindings::proc_dir_entry)
-        -> *mut bindings::proc_dir_entry;
+    fn proc_mkdir(
+        name: *const c_char,
+        parent: *mut bindings::proc_dir_entry,
+    ) -> *mut bindings::proc_dir_entry;
     fn proc_create_single_data(
         name: *const c_char,
         mode: bindings::umode_t,
