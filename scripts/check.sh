@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# make check: every test. Formatting, clippy, host unit tests, the module build
+# (warnings are errors) and the VM suites. Prints TAP-style lines per step and ends
+# with "N passed, N failed" counting host and VM tests together.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export CARGO_TERM_COLOR=never
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+passed=0
+failed=0
+started=$(date +%s)
+
+summary() {
+	echo "# make check took $(( $(date +%s) - started )) s"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+	exit $?
+}
+
+# step NAME CMD...: one check; on failure its log's tail is shown.
+step() {
+	local name=$1
+	shift
+	local log="$logs/$(echo "$name" | tr -c 'a-zA-Z0-9' _).log"
+	if "$@" >"$log" 2>&1; then
+		echo "ok - $name"
+		passed=$((passed + 1))
+		return 0
+	fi
+	echo "not ok - $name"
+	tail -n 80 "$log" | sed 's/^/#   /'
+	failed=$((failed + 1))
+	return 1
+}
+
+echo "# dependencies"
+step "dependencies installed (scripts/deps.sh)" scripts/deps.sh || summary
+
+echo "# static checks"
+step "rustfmt (workspace)" cargo fmt --all --check
+step "rustfmt (kernel module)" rustfmt --check --config-path rustfmt.toml kmod/milspec.rs
+step "clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "# host tests (cargo test)"
+cargo test --workspace --locked >"$logs/cargo-test.log" 2>&1
+test_rc=$?
+host_pass=$(grep -E '^test result:' "$logs/cargo-test.log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | paste -sd+ | bc)
+host_fail=$(grep -E '^test result:' "$logs/cargo-test.log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | paste -sd+ | bc)
+host_pass=${host_pass:-0}
+host_fail=${host_fail:-0}
+grep -E '^test .* \.\.\. FAILED' "$logs/cargo-test.log" | sed 's/^/not ok - /'
+if [ $test_rc -ne 0 ] && [ "$host_fail" -eq 0 ]; then
+	host_fail=1 # it did not compile, or a test binary crashed
+	tail -n 60 "$logs/cargo-test.log" | sed 's/^/#   /'
+fi
+echo "# cargo test: $host_pass passed, $host_fail failed"
+passed=$((passed + host_pass))
+failed=$((failed + host_fail))
+
+echo "# kernel and module (a cold reference-kernel build takes ~5 min, then it is cached)"
+step "reference kernel (scripts/kernel.sh)" scripts/kernel.sh || summary
+step "dell_milspec.ko builds with warnings as errors" scripts/module.sh || summary
+step "static guest binaries build" scripts/guest-bins.sh || summary
+
+echo "# VM suites"
+tests/vm/suite --counts "$logs/vm-counts"
+if [ -s "$logs/vm-counts" ]; then
+	read -r vm_pass vm_fail <"$logs/vm-counts"
+else
+	vm_pass=0 vm_fail=1
+fi
+passed=$((passed + vm_pass))
+failed=$((failed + vm_fail))
+summary
