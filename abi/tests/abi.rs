@@ -112,3 +112,21 @@ int main(void) {
     assert_eq!(got, want);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The module's version (kmod/version.rs) and DKMS's PACKAGE_VERSION must follow the
+/// workspace version, so `milspecctl` and the module report the same release.
+#[test]
+fn module_and_dkms_versions_match_the_workspace() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let version = env!("CARGO_PKG_VERSION");
+    let kmod = std::fs::read_to_string(format!("{root}/kmod/version.rs")).unwrap();
+    assert!(
+        kmod.contains(&format!("MODULE_VERSION: &str = \"{version}\";")),
+        "kmod/version.rs does not say {version}"
+    );
+    let dkms = std::fs::read_to_string(format!("{root}/dkms.conf")).unwrap();
+    assert!(
+        dkms.contains(&format!("PACKAGE_VERSION=\"{version}\"")),
+        "dkms.conf does not say {version}"
+    );
+}

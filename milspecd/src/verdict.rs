@@ -38,16 +38,26 @@ pub struct Verdict {
     pub health: Health,
     pub reasons: Vec<String>,
     pub module_version: Option<String>,
+    /// `vendor product`, when the module could be read.
+    pub platform: Option<String>,
 }
 
 impl Verdict {
     /// One line for humans and for systemd's `STATUS=`.
     pub fn summary(&self) -> String {
-        if self.reasons.is_empty() {
-            self.health.as_str().to_owned()
-        } else {
-            format!("{}: {}", self.health.as_str(), self.reasons.join("; "))
+        let mut line = self.health.as_str().to_owned();
+        if let (Some(v), Some(p)) = (&self.module_version, &self.platform) {
+            line.push_str(&format!(": {} {v} on {p}", milspec_abi::MODULE_NAME));
         }
+        if !self.reasons.is_empty() {
+            line.push_str(if self.module_version.is_some() {
+                "; "
+            } else {
+                ": "
+            });
+            line.push_str(&self.reasons.join("; "));
+        }
+        line
     }
 }
 
@@ -60,6 +70,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
                 health: Health::Unhealthy,
                 reasons: vec![format!("cannot read module state: {e}")],
                 module_version: None,
+                platform: None,
             }
         }
         Ok(None) => {
@@ -67,6 +78,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
                 health: Health::Unhealthy,
                 reasons: vec![format!("{} is not loaded", milspec_abi::MODULE_NAME)],
                 module_version: None,
+                platform: None,
             }
         }
         Ok(Some(s)) => s,
@@ -87,6 +99,10 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
         health,
         reasons,
         module_version: Some(snap.proc.module_version.clone()),
+        platform: Some(format!(
+            "{} {}",
+            snap.proc.platform_vendor, snap.proc.platform_product
+        )),
     }
 }
 
@@ -114,7 +130,7 @@ bios_version: 1\nplatform_state: {state}\n"
     fn supported_and_consistent_is_healthy() {
         let v = assess(&Ok(Some(snapshot("supported", "0.1.0"))));
         assert_eq!(v.health, Health::Healthy);
-        assert_eq!(v.summary(), "healthy");
+        assert_eq!(v.summary(), "healthy: dell_milspec 0.1.0 on V P");
         assert_eq!(v.module_version.as_deref(), Some("0.1.0"));
     }
 
@@ -122,7 +138,9 @@ bios_version: 1\nplatform_state: {state}\n"
     fn forced_platform_is_degraded() {
         let v = assess(&Ok(Some(snapshot("forced", "0.1.0"))));
         assert_eq!(v.health, Health::Degraded);
-        assert!(v.summary().contains("platform forced"));
+        assert!(v
+            .summary()
+            .starts_with("degraded: dell_milspec 0.1.0 on V P; platform forced"));
     }
 
     #[test]
@@ -137,6 +155,6 @@ bios_version: 1\nplatform_state: {state}\n"
         let v = assess(&Ok(None));
         assert_eq!(v.health, Health::Unhealthy);
         assert_eq!(v.health.exit_code(), 2);
-        assert!(v.summary().contains("not loaded"));
+        assert_eq!(v.summary(), "unhealthy: dell_milspec is not loaded");
     }
 }
