@@ -111,101 +111,167 @@ impl PlatformState {
     }
 }
 
-/// Argument of [`IOC_GET_INFO`]. The caller sets `size` and zeroes the rest;
-/// the module fills every other field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct Info {
-    /// `INFO_SIZE`, set by the caller.
-    pub size: u32,
-    /// [`ABI_VERSION`] of the running module.
-    pub abi_version: u32,
-    /// A [`PlatformState`] value.
-    pub platform_state: u32,
-    /// Module version, UTF-8, NUL-padded.
-    pub module_version: [u8; VERSION_LEN],
-    /// Must be zero.
-    pub reserved: [u8; 20],
+/// Encoding of one field type on the wire (native endianness).
+trait Wire: Sized {
+    fn put(&self, w: &mut Writer<'_>);
+    fn get(r: &mut Reader<'_>) -> Self;
 }
 
-const _: () = assert!(core::mem::size_of::<Info>() == INFO_SIZE);
+impl Wire for u16 {
+    fn put(&self, w: &mut Writer<'_>) {
+        w.bytes(&self.to_ne_bytes());
+    }
+    fn get(r: &mut Reader<'_>) -> Self {
+        u16::from_ne_bytes(r.array())
+    }
+}
+
+impl Wire for u32 {
+    fn put(&self, w: &mut Writer<'_>) {
+        w.bytes(&self.to_ne_bytes());
+    }
+    fn get(r: &mut Reader<'_>) -> Self {
+        u32::from_ne_bytes(r.array())
+    }
+}
+
+impl Wire for u64 {
+    fn put(&self, w: &mut Writer<'_>) {
+        w.bytes(&self.to_ne_bytes());
+    }
+    fn get(r: &mut Reader<'_>) -> Self {
+        u64::from_ne_bytes(r.array())
+    }
+}
+
+impl<const N: usize> Wire for [u8; N] {
+    fn put(&self, w: &mut Writer<'_>) {
+        w.bytes(self);
+    }
+    fn get(r: &mut Reader<'_>) -> Self {
+        r.array()
+    }
+}
+
+/// Defines a wire struct: `#[repr(C)]`, a compile-time size check (which also
+/// proves there is no hidden padding, since `SIZE` is the sum of the fields), and
+/// field-by-field `to_bytes`/`from_bytes`.
+macro_rules! wire_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident [$size:expr] {
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(C)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+
+        const _: () = assert!(core::mem::size_of::<$name>() == $size);
+
+        impl $name {
+            /// Size in bytes on the wire.
+            pub const SIZE: usize = $size;
+
+            /// All fields zero.
+            pub fn zeroed() -> Self {
+                Self::from_bytes(&[0u8; $size])
+            }
+
+            /// Wire representation.
+            pub fn to_bytes(&self) -> [u8; $size] {
+                let mut out = [0u8; $size];
+                let mut w = Writer::new(&mut out);
+                $( Wire::put(&self.$field, &mut w); )*
+                out
+            }
+
+            /// Decodes the wire representation (no validation).
+            pub fn from_bytes(raw: &[u8; $size]) -> Self {
+                let mut r = Reader::new(raw);
+                $name { $( $field: Wire::get(&mut r), )* }
+            }
+        }
+    };
+}
+
+/// Checks the `size` field and that `reserved` is all zero.
+fn check_header(size: u32, expected: usize, reserved: &[u8]) -> Result<(), AbiError> {
+    if size as usize != expected {
+        return Err(AbiError::BadSize);
+    }
+    if reserved.iter().any(|&b| b != 0) {
+        return Err(AbiError::ReservedNotZero);
+    }
+    Ok(())
+}
+
+/// Copies `s` into a NUL-padded array, truncated so that a NUL always follows.
+pub fn fixed_str<const N: usize>(s: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (dst, src) in out.iter_mut().take(N.saturating_sub(1)).zip(s.bytes()) {
+        *dst = src;
+    }
+    out
+}
+
+/// The string in a NUL-padded array up to the first NUL; `None` if not UTF-8.
+pub fn fixed_str_get(raw: &[u8]) -> Option<&str> {
+    let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    core::str::from_utf8(raw.get(..len)?).ok()
+}
+
+wire_struct! {
+    /// Argument of [`IOC_GET_INFO`]. The caller sets `size` and zeroes the rest;
+    /// the module fills every other field.
+    pub struct Info [64] {
+        /// `INFO_SIZE`, set by the caller.
+        pub size: u32,
+        /// [`ABI_VERSION`] of the running module.
+        pub abi_version: u32,
+        /// A [`PlatformState`] value.
+        pub platform_state: u32,
+        /// Module version, UTF-8, NUL-padded.
+        pub module_version: [u8; VERSION_LEN],
+        /// Must be zero.
+        pub reserved: [u8; 20],
+    }
+}
+
+const _: () = assert!(Info::SIZE == INFO_SIZE);
 const _: () = assert!(core::mem::offset_of!(Info, module_version) == 12);
 const _: () = assert!(core::mem::offset_of!(Info, reserved) == 44);
 
 impl Info {
     /// A request as the caller sends it: `size` set, everything else zero.
-    pub const fn request() -> Self {
+    pub fn request() -> Self {
         Info {
             size: INFO_SIZE as u32,
-            abi_version: 0,
-            platform_state: 0,
-            module_version: [0; VERSION_LEN],
-            reserved: [0; 20],
+            ..Info::zeroed()
         }
     }
 
     /// Checks the caller-controlled parts of a request.
     pub fn validate_request(&self) -> Result<(), AbiError> {
-        if self.size as usize != INFO_SIZE {
-            return Err(AbiError::BadSize);
-        }
-        if self.reserved.iter().any(|&b| b != 0) {
-            return Err(AbiError::ReservedNotZero);
-        }
-        Ok(())
+        check_header(self.size, INFO_SIZE, &self.reserved)
     }
 
-    /// Stores `version` NUL-padded, truncated to `VERSION_LEN - 1` bytes so a NUL
-    /// always follows.
+    /// Stores `version` NUL-padded, truncated to `VERSION_LEN - 1` bytes.
     pub fn set_module_version(&mut self, version: &str) {
-        self.module_version = [0; VERSION_LEN];
-        for (dst, src) in self
-            .module_version
-            .iter_mut()
-            .take(VERSION_LEN - 1)
-            .zip(version.bytes())
-        {
-            *dst = src;
-        }
+        self.module_version = fixed_str(version);
     }
 
     /// The module version up to the first NUL; `None` if it is not UTF-8.
     pub fn module_version_str(&self) -> Option<&str> {
-        let len = self
-            .module_version
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(VERSION_LEN);
-        core::str::from_utf8(self.module_version.get(..len)?).ok()
-    }
-
-    /// Wire representation.
-    pub fn to_bytes(&self) -> [u8; INFO_SIZE] {
-        let mut out = [0u8; INFO_SIZE];
-        let mut w = Writer::new(&mut out);
-        w.u32(self.size);
-        w.u32(self.abi_version);
-        w.u32(self.platform_state);
-        w.bytes(&self.module_version);
-        w.bytes(&self.reserved);
-        out
-    }
-
-    /// Decodes the wire representation (no validation; see `validate_request`).
-    pub fn from_bytes(raw: &[u8; INFO_SIZE]) -> Self {
-        let mut r = Reader::new(raw);
-        Info {
-            size: r.u32(),
-            abi_version: r.u32(),
-            platform_state: r.u32(),
-            module_version: r.array(),
-            reserved: r.array(),
-        }
+        fixed_str_get(&self.module_version)
     }
 }
 
 /// Sequential writer over a fixed buffer. Writing past the end is a no-op for the
-/// excess bytes instead of a panic; the const asserts above keep layouts in range.
+/// excess bytes instead of a panic; the size asserts keep layouts in range.
 struct Writer<'a> {
     buf: &'a mut [u8],
     pos: usize,
@@ -222,10 +288,6 @@ impl<'a> Writer<'a> {
             *d = *s;
         }
         self.pos += src.len();
-    }
-
-    fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_ne_bytes());
     }
 }
 
@@ -247,10 +309,6 @@ impl<'a> Reader<'a> {
         }
         self.pos += N;
         out
-    }
-
-    fn u32(&mut self) -> u32 {
-        u32::from_ne_bytes(self.array())
     }
 }
 
