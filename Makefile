@@ -33,7 +33,7 @@ tools:
 guest-bins:
 	@scripts/guest-bins.sh
 
-vm-test: module guest-bins
+vm-test:
 	@tests/vm/suite
 
 check:

@@ -60,9 +60,11 @@ echo "# cargo test: $host_pass passed, $host_fail failed"
 passed=$((passed + host_pass))
 failed=$((failed + host_fail))
 
-echo "# kernel and module (a cold reference-kernel build takes ~5 min, then it is cached)"
-step "reference kernel (scripts/kernel.sh)" scripts/kernel.sh || summary
-step "dell_milspec.ko builds with warnings as errors" scripts/module.sh || summary
+echo "# kernels and module (cold kernel builds take ~5 + ~8 min, then they are cached)"
+step "reference kernel, gcc + lockdep/KFENCE (scripts/kernel.sh)" scripts/kernel.sh || summary
+step "reference kernel, clang + KASAN (scripts/kernel.sh --variant kasan)" scripts/kernel.sh --variant kasan || summary
+step "dell_milspec.ko builds with warnings as errors (gcc kernel)" scripts/module.sh || summary
+step "dell_milspec.ko builds with warnings as errors (clang/KASAN kernel)" scripts/module.sh --variant kasan || summary
 step "static guest binaries build" scripts/guest-bins.sh || summary
 
 echo "# VM suites"

@@ -29,7 +29,7 @@ apt_pkgs=(
 	"libstd-rust-web-dev=$RUSTC_WEB_VERSION"
 	"libstd-rust-web-${RUSTC_WEB_SERIES}=$RUSTC_WEB_VERSION"
 	"rust-web-src=$RUSTC_WEB_VERSION"
-	libclang-dev clang llvm lld
+	libclang-dev clang-14 llvm-14 lld-14
 	qemu-system-x86 busybox-static cpio
 	build-essential bc bison flex libelf-dev libssl-dev dwarves
 	python3 xz-utils kmod gzip

@@ -2,7 +2,14 @@
 # Builds (or finds in the cache) the reference kernel: Debian's linux-source-6.12,
 # tinyconfig + tests/kernel/milspec.config, CONFIG_RUST=y, built with the pinned rustc.
 #
-# Usage: scripts/kernel.sh [--localversion STR]
+# Usage: scripts/kernel.sh [--variant default|kasan] [--localversion STR] [--print-dir]
+#
+# --print-dir prints where the tree is (or would be) without building anything.
+#
+# Variants: "default" is built with gcc (like distribution kernels) and has lockdep,
+# KFENCE, SLUB debugging; "kasan" adds KASAN and is built with clang (LLVM=-14),
+# which 6.12 requires for KASAN together with Rust. Modules for it need the same
+# LLVM=-14 (scripts/module.sh --variant kasan passes it).
 # Prints the kernel tree (KDIR) on stdout; progress goes to stderr.
 #
 # Cache key = source package version + config fragment hash + rustc + bindgen +
@@ -16,31 +23,47 @@ root=$(cd "$here/.." && pwd)
 . "$here/versions.sh"
 
 localversion=""
+variant=default
+print_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--localversion) localversion=$2; shift 2 ;;
-	-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--variant) variant=$2; shift 2 ;;
+	--print-dir) print_only=1; shift ;;
+	-h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
 	*) echo "kernel.sh: unknown argument: $1" >&2; exit 64 ;;
 	esac
 done
 
 log() { printf 'kernel: %s\n' "$*" >&2; }
 
-fragment=$root/tests/kernel/milspec.config
+fragments=("$root/tests/kernel/milspec.config")
+llvm=()
+case "$variant" in
+default) ;;
+kasan)
+	fragments+=("$root/tests/kernel/kasan.config")
+	llvm=(LLVM=-14)
+	;;
+*) log "unknown variant $variant (default|kasan)"; exit 64 ;;
+esac
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
 	log "linux-source-6.12 is not installed: run 'make deps'"; exit 1; }
 [ -x "$BINDGEN" ] || { log "bindgen missing at $BINDGEN: run 'make deps'"; exit 1; }
 rustc_version=$(/usr/bin/rustc --version)
 bindgen_version=$("$BINDGEN" --version)
 
-key=$(printf '%s\n' "$src_version" "$(sha256sum <"$fragment")" "$rustc_version" \
-	"$bindgen_version" "$localversion" | sha256sum | cut -c1-16)
-name="linux-${src_version%%-*}${localversion}-$key"
+cc_version=$(if [ ${#llvm[@]} -gt 0 ]; then clang-14 --version | head -n 1; else gcc --version | head -n 1; fi)
+key=$(printf '%s\n' "$src_version" "$(cat "${fragments[@]}" | sha256sum)" "$rustc_version" \
+	"$bindgen_version" "$cc_version" "$variant" "$localversion" | sha256sum | cut -c1-16)
+suffix=""
+[ "$variant" = default ] || suffix="-$variant"
+name="linux-${src_version%%-*}${localversion}${suffix}-$key"
 kdir=$MILSPEC_CACHE/kernel/$name
 
-KMAKE=(make RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc BINDGEN="$BINDGEN")
+KMAKE=(make "${llvm[@]}" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc BINDGEN="$BINDGEN")
 
-if [ -f "$kdir/.milspec-built" ]; then
+if [ -f "$kdir/.milspec-built" ] || [ $print_only -eq 1 ]; then
 	echo "$kdir"
 	exit 0
 fi
@@ -62,15 +85,15 @@ fi
 cd "$kdir"
 "${KMAKE[@]}" rustavailable >&2
 if [ ! -f .milspec-configured ]; then
-	log "configuring: tinyconfig + $(basename "$fragment")"
+	log "configuring: tinyconfig + ${fragments[*]##*/}"
 	"${KMAKE[@]}" tinyconfig >/dev/null
-	./scripts/kconfig/merge_config.sh -m .config "$fragment" >/dev/null
+	./scripts/kconfig/merge_config.sh -m .config "${fragments[@]}" >/dev/null
 	"${KMAKE[@]}" LOCALVERSION="$localversion" olddefconfig >/dev/null
 	# merge_config drops what Kconfig refuses without failing; check what we rely on.
 	bad=0
 	while read -r opt; do
 		grep -qx "$opt" .config || { log "config lost: $opt"; bad=1; }
-	done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$fragment")
+	done < <(cat "${fragments[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=')
 	[ $bad -eq 0 ] || { log "the fragment is not satisfiable with this source/toolchain"; exit 1; }
 	touch .milspec-configured
 fi
@@ -78,6 +101,8 @@ fi
 log "building (make -j$(nproc)); a cold build takes several minutes"
 "${KMAKE[@]}" LOCALVERSION="$localversion" -j"$(nproc)" >&2
 test -f arch/x86/boot/bzImage -a -f Module.symvers -a -f rust/kernel.o
+# What module builds against this tree must pass to make (read by scripts/module.sh).
+printf '%s\n' "${llvm[@]}" >.milspec-make-args
 touch .milspec-built
 log "built in $(( $(date +%s) - start )) s: $kdir"
 echo "$kdir"

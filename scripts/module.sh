@@ -1,15 +1,38 @@
 #!/usr/bin/env bash
-# Builds dell_milspec.ko at the repository root against KDIR (default: the
-# reference kernel, built or found in the cache by scripts/kernel.sh).
-# Warnings are errors: C with -Werror, Rust with -Dwarnings.
+# Builds dell_milspec.ko and prints its path. Warnings are errors (C -Werror, Rust
+# -Dwarnings).
+#
+# Usage: scripts/module.sh [--variant default|kasan]
+#
+# With KDIR set, builds against that tree at the repository root (what `make` and
+# DKMS do). Without it, builds against the reference kernel of the variant: the
+# default variant at the repository root, others in target/kmod/<variant>/ (a copy of
+# the module sources), so both can be built side by side.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/versions.sh"
 
+variant=default
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--variant) variant=$2; shift 2 ;;
+	*) echo "module.sh: unknown argument $1" >&2; exit 64 ;;
+	esac
+done
+
+src=$root
 if [ -z "${KDIR:-}" ]; then
 	"$here/deps.sh" --quiet
-	KDIR=$("$here/kernel.sh")
+	KDIR=$("$here/kernel.sh" --variant "$variant")
+	if [ "$variant" != default ]; then
+		src=$root/target/kmod/$variant
+		mkdir -p "$src/abi/src" "$src/smbios/src" "$src/kmod"
+		cp "$root/Kbuild" "$src/"
+		cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$src/kmod/"
+		cp "$root/abi/src/uapi.rs" "$src/abi/src/"
+		[ ! -f "$root/smbios/src/dell.rs" ] || cp "$root/smbios/src/dell.rs" "$src/smbios/src/"
+	fi
 fi
 [ -f "$KDIR/Makefile" ] || { echo "module: KDIR=$KDIR is not a kernel tree" >&2; exit 1; }
 for f in rust/libkernel.rmeta Module.symvers; do
@@ -18,6 +41,8 @@ for f in rust/libkernel.rmeta Module.symvers; do
 		exit 1
 	}
 done
-make -s -C "$KDIR" M="$root" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
+extra=()
+[ ! -s "$KDIR/.milspec-make-args" ] || mapfile -t extra <"$KDIR/.milspec-make-args"
+make -s -C "$KDIR" M="$src" "${extra[@]}" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
 	BINDGEN="$BINDGEN" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
-echo "$root/dell_milspec.ko"
+echo "$src/dell_milspec.ko"

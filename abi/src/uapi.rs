@@ -55,6 +55,11 @@ pub const fn iowr(nr: u32, size: usize) -> u32 {
     ioc(IOC_READ | IOC_WRITE, nr, size)
 }
 
+/// `_IOW(IOCTL_MAGIC, nr, size)`: the caller passes a struct in.
+pub const fn iow(nr: u32, size: usize) -> u32 {
+    ioc(IOC_WRITE, nr, size)
+}
+
 /// Length of the NUL-padded module version string in [`Info`].
 pub const VERSION_LEN: usize = 32;
 
@@ -69,8 +74,10 @@ pub const IOC_GET_INFO: u32 = iowr(0x01, INFO_SIZE);
 pub enum AbiError {
     /// The `size` field does not match the struct this command takes.
     BadSize,
-    /// A reserved byte is not zero.
+    /// A reserved byte (or an output field) is not zero.
     ReservedNotZero,
+    /// A value is outside what the command accepts.
+    OutOfRange,
 }
 
 /// How the module decided to bind to this machine.
@@ -254,9 +261,14 @@ impl Info {
         }
     }
 
-    /// Checks the caller-controlled parts of a request.
+    /// Checks a request: right `size`, every other field zero (outputs and
+    /// reserved bytes alike, so they can gain a meaning later).
     pub fn validate_request(&self) -> Result<(), AbiError> {
-        check_header(self.size, INFO_SIZE, &self.reserved)
+        check_header(self.size, INFO_SIZE, &self.reserved)?;
+        if *self != Info::request() {
+            return Err(AbiError::ReservedNotZero);
+        }
+        Ok(())
     }
 
     /// Stores `version` NUL-padded, truncated to `VERSION_LEN - 1` bytes.
@@ -267,6 +279,508 @@ impl Info {
     /// The module version up to the first NUL; `None` if it is not UTF-8.
     pub fn module_version_str(&self) -> Option<&str> {
         fixed_str_get(&self.module_version)
+    }
+}
+
+/// Security levels ("Mode 5"). From `Paranoid` up the level is locked until reboot,
+/// the module pins itself and the module-load allowlist (if set) is enforced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum SecurityLevel {
+    /// Nothing recorded, nothing enforced.
+    Disabled = 0,
+    /// Module load/unload events are recorded.
+    Standard = 1,
+    /// As standard (reserved for stricter checks; same effects today).
+    Enhanced = 2,
+    /// Locked until reboot, module pinned, allowlist enforced.
+    Paranoid = 3,
+    /// As paranoid, and kernel lockdown is reported for the daemon to raise.
+    ParanoidPlus = 4,
+}
+
+impl SecurityLevel {
+    /// Every level, lowest first.
+    pub const ALL: [SecurityLevel; 5] = [
+        SecurityLevel::Disabled,
+        SecurityLevel::Standard,
+        SecurityLevel::Enhanced,
+        SecurityLevel::Paranoid,
+        SecurityLevel::ParanoidPlus,
+    ];
+
+    /// Name used in the status file, module parameter and tools.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SecurityLevel::Disabled => "disabled",
+            SecurityLevel::Standard => "standard",
+            SecurityLevel::Enhanced => "enhanced",
+            SecurityLevel::Paranoid => "paranoid",
+            SecurityLevel::ParanoidPlus => "paranoid_plus",
+        }
+    }
+
+    /// Decodes a wire value.
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(SecurityLevel::Disabled),
+            1 => Some(SecurityLevel::Standard),
+            2 => Some(SecurityLevel::Enhanced),
+            3 => Some(SecurityLevel::Paranoid),
+            4 => Some(SecurityLevel::ParanoidPlus),
+            _ => None,
+        }
+    }
+
+    /// Parses a name (`paranoid`) or a number (`3`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim_ascii();
+        SecurityLevel::ALL
+            .iter()
+            .copied()
+            .find(|l| l.as_str() == s)
+            .or_else(|| s.parse::<u32>().ok().and_then(SecurityLevel::from_u32))
+    }
+
+    /// Whether this level locks itself, pins the module and enforces the allowlist.
+    pub const fn is_locking(self) -> bool {
+        self as u32 >= SecurityLevel::Paranoid as u32
+    }
+
+    /// Whether module load/unload events are recorded at this level.
+    pub const fn records_modules(self) -> bool {
+        self as u32 >= SecurityLevel::Standard as u32
+    }
+}
+
+/// State of the Dell 0xDA calling-interface structure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SmbiosState {
+    /// No 0xDA structure in the SMBIOS table.
+    Absent = 0,
+    /// Present and parsed.
+    Present = 1,
+    /// Present but malformed; no tokens are reported.
+    Invalid = 2,
+}
+
+impl SmbiosState {
+    /// Word used in the status file.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SmbiosState::Absent => "absent",
+            SmbiosState::Present => "present",
+            SmbiosState::Invalid => "invalid",
+        }
+    }
+
+    /// Decodes a wire value.
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(SmbiosState::Absent),
+            1 => Some(SmbiosState::Present),
+            2 => Some(SmbiosState::Invalid),
+            _ => None,
+        }
+    }
+}
+
+/// Kernel lockdown state as the module sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Lockdown {
+    /// Lockdown LSM present, not locked.
+    None = 0,
+    /// `integrity`.
+    Integrity = 1,
+    /// `confidentiality`.
+    Confidentiality = 2,
+    /// The kernel cannot tell (no lockdown LSM).
+    Unsupported = 3,
+}
+
+impl Lockdown {
+    /// Word used in the status file.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Lockdown::None => "none",
+            Lockdown::Integrity => "integrity",
+            Lockdown::Confidentiality => "confidentiality",
+            Lockdown::Unsupported => "unsupported",
+        }
+    }
+
+    /// Decodes a wire value.
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Lockdown::None),
+            1 => Some(Lockdown::Integrity),
+            2 => Some(Lockdown::Confidentiality),
+            3 => Some(Lockdown::Unsupported),
+            _ => None,
+        }
+    }
+}
+
+/// Bits of [`Status::flags`].
+pub mod status_flags {
+    /// The level can no longer be lowered (until reboot).
+    pub const LEVEL_LOCKED: u32 = 1 << 0;
+    /// The module holds a reference on itself and cannot be unloaded.
+    pub const MODULE_PINNED: u32 = 1 << 1;
+    /// The allowlist is set and enforced (level locked).
+    pub const ALLOWLIST_ENFORCING: u32 = 1 << 2;
+    /// The kernel enforces module signatures.
+    pub const MODULE_SIG_ENFORCED: u32 = 1 << 3;
+    /// Every bit defined in this ABI.
+    pub const ALL: u32 = LEVEL_LOCKED | MODULE_PINNED | ALLOWLIST_ENFORCING | MODULE_SIG_ENFORCED;
+}
+
+/// Size of [`Status`].
+pub const STATUS_SIZE: usize = 128;
+/// `MILSPEC_IOC_GET_STATUS`: counters and state (same data as the status file).
+pub const IOC_GET_STATUS: u32 = iowr(0x02, STATUS_SIZE);
+
+wire_struct! {
+    /// Argument of [`IOC_GET_STATUS`]: the caller sets `size`, zeroes the rest.
+    pub struct Status [128] {
+        pub size: u32,
+        pub abi_version: u32,
+        /// A [`SecurityLevel`] value.
+        pub security_level: u32,
+        /// [`status_flags`] bits.
+        pub flags: u32,
+        /// A [`PlatformState`] value.
+        pub platform_state: u32,
+        /// A [`SmbiosState`] value.
+        pub smbios_calling_interface: u32,
+        /// Tokens in the 0xDA table.
+        pub token_count: u32,
+        /// Entries in the module-load allowlist (0 = off).
+        pub allowlist_len: u32,
+        /// A [`Lockdown`] value.
+        pub lockdown: u32,
+        pub reserved0: u32,
+        /// Events ever recorded.
+        pub events_total: u64,
+        /// Events overwritten before anyone could read them.
+        pub events_lost: u64,
+        /// Sequence number the next event will get.
+        pub next_seq: u64,
+        /// CLOCK_MONOTONIC (ns) at load.
+        pub loaded_at_ns: u64,
+        pub reserved: [u8; 56],
+    }
+}
+
+impl Status {
+    /// A request as the caller sends it.
+    pub fn request() -> Self {
+        Status {
+            size: STATUS_SIZE as u32,
+            ..Status::zeroed()
+        }
+    }
+
+    /// Checks a request: right `size`, every other field zero.
+    pub fn validate_request(&self) -> Result<(), AbiError> {
+        check_header(self.size, STATUS_SIZE, &self.reserved)?;
+        if *self != Status::request() {
+            return Err(AbiError::ReservedNotZero);
+        }
+        Ok(())
+    }
+}
+
+/// Size of [`LevelRequest`].
+pub const LEVEL_REQUEST_SIZE: usize = 16;
+/// `MILSPEC_IOC_SET_LEVEL` (needs `CAP_SYS_ADMIN`). Lowering a locked level is `EPERM`.
+pub const IOC_SET_LEVEL: u32 = iow(0x03, LEVEL_REQUEST_SIZE);
+
+wire_struct! {
+    /// Argument of [`IOC_SET_LEVEL`].
+    pub struct LevelRequest [16] {
+        pub size: u32,
+        /// A [`SecurityLevel`] value; anything else is `EINVAL`.
+        pub level: u32,
+        pub reserved: [u8; 8],
+    }
+}
+
+impl LevelRequest {
+    /// A request for `level`.
+    pub fn new(level: SecurityLevel) -> Self {
+        LevelRequest {
+            size: LEVEL_REQUEST_SIZE as u32,
+            level: level as u32,
+            reserved: [0; 8],
+        }
+    }
+
+    /// Checks the request; returns the level asked for.
+    pub fn validate(&self) -> Result<SecurityLevel, AbiError> {
+        check_header(self.size, LEVEL_REQUEST_SIZE, &self.reserved)?;
+        SecurityLevel::from_u32(self.level).ok_or(AbiError::OutOfRange)
+    }
+}
+
+/// Event kinds. Each event's `arg0`, `arg1` and `name` are documented per kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum EventKind {
+    /// Level changed: `arg0` old, `arg1` new level.
+    LevelChanged = 1,
+    /// Allowlist replaced: `arg1` number of entries.
+    AllowlistChanged = 2,
+    /// A module finished loading: `name`.
+    ModuleLoaded = 3,
+    /// A module was unloaded: `name`.
+    ModuleUnloaded = 4,
+    /// A module load was refused by the allowlist: `name`.
+    ModuleDenied = 5,
+    /// A state-changing ioctl without `CAP_SYS_ADMIN`: `arg0` the command.
+    IoctlDenied = 6,
+    /// The 0xDA token table is malformed: `name` the reason.
+    TokenTableInvalid = 7,
+    /// Loaded with `force=1` on an unsupported platform: `name` the product.
+    ForcedLoad = 8,
+}
+
+impl EventKind {
+    /// Name used in logs and JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::LevelChanged => "level_changed",
+            EventKind::AllowlistChanged => "allowlist_changed",
+            EventKind::ModuleLoaded => "module_loaded",
+            EventKind::ModuleUnloaded => "module_unloaded",
+            EventKind::ModuleDenied => "module_denied",
+            EventKind::IoctlDenied => "ioctl_denied",
+            EventKind::TokenTableInvalid => "token_table_invalid",
+            EventKind::ForcedLoad => "forced_load",
+        }
+    }
+
+    /// Decodes a wire value.
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            1 => Some(EventKind::LevelChanged),
+            2 => Some(EventKind::AllowlistChanged),
+            3 => Some(EventKind::ModuleLoaded),
+            4 => Some(EventKind::ModuleUnloaded),
+            5 => Some(EventKind::ModuleDenied),
+            6 => Some(EventKind::IoctlDenied),
+            7 => Some(EventKind::TokenTableInvalid),
+            8 => Some(EventKind::ForcedLoad),
+            _ => None,
+        }
+    }
+}
+
+/// Length of the name field of events and allowlist entries (the kernel's
+/// `MODULE_NAME_LEN` on 64-bit).
+pub const NAME_LEN: usize = 56;
+/// Size of one [`Event`].
+pub const EVENT_SIZE: usize = 96;
+/// Events the kernel keeps; older ones are overwritten and counted as lost.
+pub const EVENT_RING_CAPACITY: usize = 256;
+
+wire_struct! {
+    /// One event as [`IOC_GET_EVENTS`] and `read()` return it.
+    pub struct Event [96] {
+        /// Sequence number, starting at 1, without gaps in the kernel.
+        pub seq: u64,
+        /// CLOCK_MONOTONIC (ns) when it happened.
+        pub timestamp_ns: u64,
+        /// An [`EventKind`] value.
+        pub kind: u32,
+        /// uid of the task that caused it (in the initial user namespace).
+        pub uid: u32,
+        /// tgid of that task (0 for the kernel itself).
+        pub pid: u32,
+        pub arg0: u32,
+        pub arg1: u32,
+        pub reserved: u32,
+        /// NUL-padded name (module name, reason, ...).
+        pub name: [u8; NAME_LEN],
+    }
+}
+
+/// Size of [`EventsRequest`].
+pub const EVENTS_REQUEST_SIZE: usize = 64;
+/// Most events one GET_EVENTS call returns.
+pub const EVENTS_MAX_PER_CALL: u32 = 4096;
+/// `MILSPEC_IOC_GET_EVENTS`: events with `seq >= from_seq`, oldest first.
+pub const IOC_GET_EVENTS: u32 = iowr(0x04, EVENTS_REQUEST_SIZE);
+/// [`EventsRequest::flags`]: events between `from_seq` and the oldest returned one
+/// were overwritten before they could be read.
+pub const EVENTS_FLAG_GAP: u32 = 1;
+
+wire_struct! {
+    /// Argument of [`IOC_GET_EVENTS`].
+    pub struct EventsRequest [64] {
+        pub size: u32,
+        /// Room in `events_ptr`, in events (at most [`EVENTS_MAX_PER_CALL`]).
+        pub capacity: u32,
+        /// First sequence number wanted.
+        pub from_seq: u64,
+        /// User address of `capacity` × [`EVENT_SIZE`] bytes.
+        pub events_ptr: u64,
+        /// Out: events written.
+        pub count: u32,
+        /// Out: [`EVENTS_FLAG_GAP`].
+        pub flags: u32,
+        /// Out: `from_seq` for the next call.
+        pub next_seq: u64,
+        /// Out: oldest sequence number still held.
+        pub oldest_seq: u64,
+        pub reserved: [u8; 16],
+    }
+}
+
+impl EventsRequest {
+    /// A request for up to `capacity` events from `from_seq` into `events_ptr`.
+    pub fn new(from_seq: u64, events_ptr: u64, capacity: u32) -> Self {
+        EventsRequest {
+            size: EVENTS_REQUEST_SIZE as u32,
+            capacity,
+            from_seq,
+            events_ptr,
+            ..EventsRequest::zeroed()
+        }
+    }
+
+    /// Checks the caller-controlled parts (outputs must be zero on input).
+    pub fn validate(&self) -> Result<(), AbiError> {
+        check_header(self.size, EVENTS_REQUEST_SIZE, &self.reserved)?;
+        if self.count != 0 || self.flags != 0 || self.next_seq != 0 || self.oldest_seq != 0 {
+            return Err(AbiError::ReservedNotZero);
+        }
+        if self.capacity > EVENTS_MAX_PER_CALL {
+            return Err(AbiError::OutOfRange);
+        }
+        Ok(())
+    }
+}
+
+/// Most entries in the module-load allowlist.
+pub const ALLOWLIST_MAX: u32 = 64;
+/// Size of [`AllowlistRequest`].
+pub const ALLOWLIST_REQUEST_SIZE: usize = 24;
+/// `MILSPEC_IOC_SET_ALLOWLIST` (needs `CAP_SYS_ADMIN`; `EBUSY` once the level is
+/// locked). Replaces the list; `count` 0 turns it off.
+pub const IOC_SET_ALLOWLIST: u32 = iow(0x05, ALLOWLIST_REQUEST_SIZE);
+
+wire_struct! {
+    /// Argument of [`IOC_SET_ALLOWLIST`].
+    pub struct AllowlistRequest [24] {
+        pub size: u32,
+        /// Entries at `names_ptr` (at most [`ALLOWLIST_MAX`]).
+        pub count: u32,
+        /// User address of `count` × [`NAME_LEN`]-byte NUL-padded module names.
+        pub names_ptr: u64,
+        pub reserved: [u8; 8],
+    }
+}
+
+impl AllowlistRequest {
+    /// A request for `count` names at `names_ptr`.
+    pub fn new(names_ptr: u64, count: u32) -> Self {
+        AllowlistRequest {
+            size: ALLOWLIST_REQUEST_SIZE as u32,
+            count,
+            names_ptr,
+            reserved: [0; 8],
+        }
+    }
+
+    /// Checks the request.
+    pub fn validate(&self) -> Result<(), AbiError> {
+        check_header(self.size, ALLOWLIST_REQUEST_SIZE, &self.reserved)?;
+        if self.count > ALLOWLIST_MAX {
+            return Err(AbiError::OutOfRange);
+        }
+        Ok(())
+    }
+}
+
+/// Validates one allowlist entry: NUL-terminated within [`NAME_LEN`], non-empty,
+/// only `[A-Za-z0-9_-]`. Returns the name's length; `-` counts as `_` when matching,
+/// as the kernel treats them alike in module names.
+pub fn validate_module_name(raw: &[u8; NAME_LEN]) -> Result<usize, AbiError> {
+    let len = raw.iter().position(|&b| b == 0).ok_or(AbiError::OutOfRange)?;
+    let name = raw.get(..len).ok_or(AbiError::OutOfRange)?;
+    if name.is_empty()
+        || !name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        || raw.iter().skip(len).any(|&b| b != 0)
+    {
+        return Err(AbiError::OutOfRange);
+    }
+    Ok(len)
+}
+
+/// Whether module names `a` and `b` are the same module (`-` and `_` alike).
+pub fn module_names_equal(a: &[u8], b: &[u8]) -> bool {
+    let norm = |c: &u8| if *c == b'-' { b'_' } else { *c };
+    a.len() == b.len() && a.iter().map(norm).eq(b.iter().map(norm))
+}
+
+/// Size of one [`TokenEntry`].
+pub const TOKEN_ENTRY_SIZE: usize = 8;
+/// Size of [`TokensRequest`].
+pub const TOKENS_REQUEST_SIZE: usize = 32;
+/// `MILSPEC_IOC_GET_TOKENS` (needs `CAP_SYS_ADMIN`: tokens are root-only).
+pub const IOC_GET_TOKENS: u32 = iowr(0x06, TOKENS_REQUEST_SIZE);
+
+wire_struct! {
+    /// One Dell SMBIOS token.
+    pub struct TokenEntry [8] {
+        pub id: u16,
+        pub location: u16,
+        pub value: u16,
+        pub reserved: u16,
+    }
+}
+
+wire_struct! {
+    /// Argument of [`IOC_GET_TOKENS`].
+    pub struct TokensRequest [32] {
+        pub size: u32,
+        /// Room at `tokens_ptr`, in entries.
+        pub capacity: u32,
+        /// User address of `capacity` × [`TOKEN_ENTRY_SIZE`] bytes.
+        pub tokens_ptr: u64,
+        /// Out: entries written.
+        pub count: u32,
+        /// Out: tokens in the table (may exceed `capacity`).
+        pub total: u32,
+        /// Out: a [`SmbiosState`] value.
+        pub state: u32,
+        pub reserved: [u8; 4],
+    }
+}
+
+impl TokensRequest {
+    /// A request for up to `capacity` tokens into `tokens_ptr`.
+    pub fn new(tokens_ptr: u64, capacity: u32) -> Self {
+        TokensRequest {
+            size: TOKENS_REQUEST_SIZE as u32,
+            capacity,
+            tokens_ptr,
+            ..TokensRequest::zeroed()
+        }
+    }
+
+    /// Checks the caller-controlled parts (outputs must be zero on input).
+    pub fn validate(&self) -> Result<(), AbiError> {
+        check_header(self.size, TOKENS_REQUEST_SIZE, &self.reserved)?;
+        if self.count != 0 || self.total != 0 || self.state != 0 {
+            return Err(AbiError::ReservedNotZero);
+        }
+        Ok(())
     }
 }
 
