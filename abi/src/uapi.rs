@@ -709,7 +709,10 @@ impl AllowlistRequest {
 /// only `[A-Za-z0-9_-]`. Returns the name's length; `-` counts as `_` when matching,
 /// as the kernel treats them alike in module names.
 pub fn validate_module_name(raw: &[u8; NAME_LEN]) -> Result<usize, AbiError> {
-    let len = raw.iter().position(|&b| b == 0).ok_or(AbiError::OutOfRange)?;
+    let len = raw
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(AbiError::OutOfRange)?;
     let name = raw.get(..len).ok_or(AbiError::OutOfRange)?;
     if name.is_empty()
         || !name
