@@ -1,38 +1,202 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! ioctl commands of `/dev/milspec`. Every user pointer is read exactly once, into a
-//! small fixed buffer (no large stack objects), and validated before use.
+//! ioctl commands of `/dev/milspec` (ABI in `abi/src/uapi.rs`, documented in
+//! `docs/abi.md`). Every user struct is read exactly once into a small fixed
+//! buffer and validated before use; arrays are moved through heap buffers, never
+//! through the stack. State changes need `CAP_SYS_ADMIN`, checked before any user
+//! memory is touched; a refusal is recorded as an event.
 
-use crate::abi::{self, Info, INFO_SIZE};
-use crate::state;
+use crate::abi::{
+    self, status_flags, validate_module_name, AllowlistRequest, EventsRequest, Info, LevelRequest,
+    Status, TokenEntry, TokensRequest, EVENTS_FLAG_GAP, EVENT_RING_CAPACITY, EVENT_SIZE, INFO_SIZE,
+    NAME_LEN, STATUS_SIZE, TOKEN_ENTRY_SIZE,
+};
+use crate::allowlist::Entry;
+use crate::lockdown;
+use crate::state::{self, abi_errno, State};
 use crate::version::MODULE_VERSION;
+use kernel::bindings;
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
-// The ABI crate computes ioctl numbers by hand; check it agrees with the kernel's.
-const _: () =
-    assert!(abi::IOC_GET_INFO == kernel::ioctl::_IOWR::<[u8; INFO_SIZE]>(abi::IOCTL_MAGIC, 0x01));
+// The ABI crate computes ioctl numbers by hand; check they agree with the kernel's.
+const _: () = {
+    use kernel::ioctl::{_IOW, _IOWR};
+    assert!(abi::IOC_GET_INFO == _IOWR::<[u8; INFO_SIZE]>(abi::IOCTL_MAGIC, 0x01));
+    assert!(abi::IOC_GET_STATUS == _IOWR::<[u8; STATUS_SIZE]>(abi::IOCTL_MAGIC, 0x02));
+    assert!(abi::IOC_SET_LEVEL == _IOW::<[u8; LevelRequest::SIZE]>(abi::IOCTL_MAGIC, 0x03));
+    assert!(abi::IOC_GET_EVENTS == _IOWR::<[u8; EventsRequest::SIZE]>(abi::IOCTL_MAGIC, 0x04));
+    assert!(abi::IOC_SET_ALLOWLIST == _IOW::<[u8; AllowlistRequest::SIZE]>(abi::IOCTL_MAGIC, 0x05));
+    assert!(abi::IOC_GET_TOKENS == _IOWR::<[u8; TokensRequest::SIZE]>(abi::IOCTL_MAGIC, 0x06));
+};
 
 /// Runs command `cmd` with user argument `arg`.
 pub(crate) fn dispatch(cmd: u32, arg: usize) -> Result {
-    match cmd {
-        abi::IOC_GET_INFO => get_info(arg),
+    state::with(|st| match cmd {
+        abi::IOC_GET_INFO => get_info(st, arg),
+        abi::IOC_GET_STATUS => get_status(st, arg),
+        abi::IOC_SET_LEVEL => privileged(st, cmd, || set_level(st, arg)),
+        abi::IOC_GET_EVENTS => get_events(st, arg),
+        abi::IOC_SET_ALLOWLIST => privileged(st, cmd, || set_allowlist(st, arg)),
+        abi::IOC_GET_TOKENS => privileged(st, cmd, || get_tokens(st, arg)),
         _ => Err(ENOTTY),
+    })
+    .ok_or(ENODEV)?
+}
+
+/// Runs `f` if the caller has `CAP_SYS_ADMIN`; otherwise records the refusal and
+/// fails with `EPERM`.
+fn privileged(st: &State, cmd: u32, f: impl FnOnce() -> Result) -> Result {
+    // SAFETY: `capable` checks the current task's credentials; no preconditions.
+    if unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) } {
+        f()
+    } else {
+        st.ioctl_denied(cmd);
+        Err(EPERM)
     }
 }
 
-/// GET_INFO: validates the caller's header, answers with the module's identity.
-fn get_info(arg: usize) -> Result {
-    let (mut reader, mut writer) = UserSlice::new(arg, INFO_SIZE).reader_writer();
-    let mut raw = [0u8; INFO_SIZE];
-    reader.read_slice(&mut raw)?;
-    Info::from_bytes(&raw)
-        .validate_request()
-        .map_err(|_| EINVAL)?;
+/// Reads the fixed-size argument struct (once) from `arg`.
+fn read_arg<const N: usize>(arg: usize) -> Result<[u8; N]> {
+    let mut raw = [0u8; N];
+    UserSlice::new(arg, N).reader().read_slice(&mut raw)?;
+    Ok(raw)
+}
 
+fn write_arg(arg: usize, bytes: &[u8]) -> Result {
+    UserSlice::new(arg, bytes.len()).writer().write_slice(bytes)
+}
+
+/// GET_INFO: the module's identity.
+fn get_info(st: &State, arg: usize) -> Result {
+    Info::from_bytes(&read_arg(arg)?)
+        .validate_request()
+        .map_err(abi_errno)?;
     let mut info = Info::request();
     info.abi_version = abi::ABI_VERSION;
     info.set_module_version(MODULE_VERSION);
-    info.platform_state = state::with(|st| st.platform.state as u32).ok_or(ENODEV)?;
-    writer.write_slice(&info.to_bytes())
+    info.platform_state = st.platform.state as u32;
+    write_arg(arg, &info.to_bytes())
+}
+
+/// GET_STATUS: the same data as the status file, binary.
+fn get_status(st: &State, arg: usize) -> Result {
+    Status::from_bytes(&read_arg(arg)?)
+        .validate_request()
+        .map_err(abi_errno)?;
+    let mut out = Status::request();
+    {
+        let inner = st.inner.lock();
+        out.security_level = inner.level as u32;
+        let mut flags = 0;
+        if inner.locked {
+            flags |= status_flags::LEVEL_LOCKED;
+        }
+        if inner.pinned {
+            flags |= status_flags::MODULE_PINNED;
+        }
+        if inner.locked && !inner.allowlist.is_empty() {
+            flags |= status_flags::ALLOWLIST_ENFORCING;
+        }
+        out.flags = flags;
+        out.allowlist_len = inner.allowlist.len() as u32;
+        out.events_total = inner.events.total();
+        out.events_lost = inner.events.lost();
+        out.next_seq = inner.events.next_seq();
+    }
+    if lockdown::module_sig_enforced() {
+        out.flags |= status_flags::MODULE_SIG_ENFORCED;
+    }
+    out.abi_version = abi::ABI_VERSION;
+    out.platform_state = st.platform.state as u32;
+    out.smbios_calling_interface = st.smbios.state as u32;
+    out.token_count = st.smbios.tokens.len() as u32;
+    out.lockdown = lockdown::state() as u32;
+    out.loaded_at_ns = st.loaded_at_ns;
+    write_arg(arg, &out.to_bytes())
+}
+
+/// SET_LEVEL: ratchet rule in `abi::decide_level`.
+fn set_level(st: &State, arg: usize) -> Result {
+    let level = LevelRequest::from_bytes(&read_arg(arg)?)
+        .validate()
+        .map_err(abi_errno)?;
+    st.set_level(level)
+}
+
+/// GET_EVENTS: events from `from_seq` on, oldest first, into the caller's array.
+fn get_events(st: &State, arg: usize) -> Result {
+    let mut req = EventsRequest::from_bytes(&read_arg(arg)?);
+    req.validate().map_err(abi_errno)?;
+    let want = (req.capacity as usize).min(EVENT_RING_CAPACITY);
+    let mut out = KVec::with_capacity(want * EVENT_SIZE, GFP_KERNEL)?;
+    {
+        let inner = st.inner.lock();
+        let oldest = inner.events.oldest_seq();
+        let mut seq = req.from_seq.max(oldest);
+        if req.from_seq < oldest && req.from_seq < inner.events.next_seq() {
+            req.flags |= EVENTS_FLAG_GAP;
+        }
+        while seq < inner.events.next_seq() && out.len() < want * EVENT_SIZE {
+            if let Some(ev) = inner.events.get(seq) {
+                out.extend_from_slice(&ev.to_bytes(), GFP_KERNEL)?;
+            }
+            seq += 1;
+        }
+        req.next_seq = seq.max(req.from_seq);
+        req.oldest_seq = oldest;
+    }
+    req.count = (out.len() / EVENT_SIZE) as u32;
+    // The array first: if it is not writable, the caller sees EFAULT and the
+    // request struct keeps its inputs.
+    UserSlice::new(req.events_ptr as usize, out.len())
+        .writer()
+        .write_slice(&out)?;
+    write_arg(arg, &req.to_bytes())
+}
+
+/// SET_ALLOWLIST: validates every name, then replaces the list atomically.
+fn set_allowlist(st: &State, arg: usize) -> Result {
+    let req = AllowlistRequest::from_bytes(&read_arg(arg)?);
+    req.validate().map_err(abi_errno)?;
+    let count = req.count as usize;
+    let mut raw = KVec::from_elem(0u8, count * NAME_LEN, GFP_KERNEL)?;
+    UserSlice::new(req.names_ptr as usize, count * NAME_LEN)
+        .reader()
+        .read_slice(&mut raw)?;
+    let mut entries = KVec::with_capacity(count, GFP_KERNEL)?;
+    for chunk in raw.chunks_exact(NAME_LEN) {
+        let mut name = [0u8; NAME_LEN];
+        for (dst, src) in name.iter_mut().zip(chunk) {
+            *dst = *src;
+        }
+        let len = validate_module_name(&name).map_err(abi_errno)?;
+        entries.push(Entry { raw: name, len }, GFP_KERNEL)?;
+    }
+    st.set_allowlist(entries)
+}
+
+/// GET_TOKENS: the Dell SMBIOS tokens (root only).
+fn get_tokens(st: &State, arg: usize) -> Result {
+    let mut req = TokensRequest::from_bytes(&read_arg(arg)?);
+    req.validate().map_err(abi_errno)?;
+    let tokens = &st.smbios.tokens;
+    let n = tokens.len().min(req.capacity as usize);
+    let mut out = KVec::with_capacity(n * TOKEN_ENTRY_SIZE, GFP_KERNEL)?;
+    for t in tokens.iter().take(n) {
+        let e = TokenEntry {
+            id: t.id,
+            location: t.location,
+            value: t.value,
+            reserved: 0,
+        };
+        out.extend_from_slice(&e.to_bytes(), GFP_KERNEL)?;
+    }
+    req.count = n as u32;
+    req.total = tokens.len() as u32;
+    req.state = st.smbios.state as u32;
+    UserSlice::new(req.tokens_ptr as usize, out.len())
+        .writer()
+        .write_slice(&out)?;
+    write_arg(arg, &req.to_bytes())
 }

@@ -1,29 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `dell_milspec`: status and ioctl interface for Dell MIL-SPEC class laptops.
+//! `dell_milspec`: status, security level and event interface for Dell MIL-SPEC
+//! class laptops.
 //!
 //! What this module does (and nothing more):
 //! * binds only to a supported Dell platform, read from DMI (fail closed: `-ENODEV`
 //!   elsewhere unless `force=1`);
-//! * exposes `/proc/milspec/status` (see `docs/status.md`);
-//! * exposes `/dev/milspec` with the ioctls of `abi/src/uapi.rs` (see `docs/abi.md`).
+//! * reads Dell's OEM SMBIOS structures (0xDA tokens, 0xB1), read-only;
+//! * keeps a security level (ratchet from `paranoid` up, which also pins the
+//!   module and enforces a module-load allowlist) and an event log of level and
+//!   allowlist changes, module loads/unloads and refusals;
+//! * exposes `/proc/milspec/{status,tokens}` (see `docs/status.md`) and
+//!   `/dev/milspec` with the ioctls of `abi/src/uapi.rs` (see `docs/abi.md`).
 //!
-//! Hardware access is read-only DMI. The C shim (`milspec_shim.c`) only holds the
-//! module parameter and the `file_operations`/`miscdevice` layouts; all logic is here.
+//! Hardware access is read-only DMI/SMBIOS. The C shim (`milspec_shim.c`) holds
+//! module parameters, struct layouts and inline helpers; all logic is here.
 
 use kernel::prelude::*;
 
-// The ABI is shared with user space verbatim: its items are `pub` for the
-// milspec-abi crate, and the module does not use every one of them.
+// Shared with user space verbatim: items are `pub` for the user-space crates, and
+// the module does not use every one of them.
 #[allow(dead_code, unreachable_pub)]
 #[path = "../abi/src/uapi.rs"]
 mod abi;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../smbios/src/dell.rs"]
+mod dell_smbios;
+
+mod allowlist;
 mod dmi;
+mod events;
 mod ioctl;
+mod lockdown;
 mod miscdev;
-mod params;
+mod modwatch;
 mod platform;
 mod procfs;
+mod shim;
+mod smbios;
 mod state;
 mod status;
 mod text;
@@ -33,36 +47,58 @@ module! {
     type: MilspecModule,
     name: "dell_milspec",
     author: "milspec developers",
-    description: "Dell MIL-SPEC platform status and security interface",
+    description: "Dell MIL-SPEC platform status, security level and event interface",
     license: "GPL",
 }
 
-/// Everything the module registered. Fields drop in declaration order: the user
-/// interfaces go away before the state they read is freed.
+/// Everything the module registered. Fields drop in declaration order: the
+/// interfaces that call into the state go away before the state is freed.
 struct MilspecModule {
     _device: miscdev::Registration,
     _proc: procfs::Registration,
+    _modwatch: modwatch::Registration,
     _state: state::Published,
 }
 
 impl kernel::Module for MilspecModule {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let platform = platform::Platform::detect(params::force())?;
-        let state = state::Published::new(state::State { platform })?;
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let level_param = shim::level_param();
+        let Some(level) = level_param
+            .to_str()
+            .ok()
+            .and_then(abi::SecurityLevel::parse)
+        else {
+            pr_err!(
+                "invalid level='{}': use disabled, standard, enhanced, paranoid, paranoid_plus or 0-4\n",
+                text::Printable(Some(level_param))
+            );
+            return Err(EINVAL);
+        };
+        let platform = platform::Platform::detect(shim::force_param())?;
+        let smbios = smbios::Scan::walk()?;
+        let state = state::Published::new(state::State::new(platform, smbios, module)?)?;
+        let modwatch = modwatch::Registration::new()?;
         let proc = procfs::Registration::new()?;
         let device = miscdev::Registration::new()?;
-        state::with(|st| {
+
+        state::with(|st| -> Result {
             pr_info!(
                 "{} loaded on {} {} ({})\n",
                 version::MODULE_VERSION,
                 text::Printable(st.platform.vendor),
                 text::Printable(st.platform.product),
                 st.platform.state.as_str()
-            )
-        });
+            );
+            st.record_load_events();
+            // Last, so that a pinned module never fails init afterwards.
+            st.set_level(level)
+        })
+        .ok_or(ENODEV)??;
+
         Ok(MilspecModule {
             _device: device,
             _proc: proc,
+            _modwatch: modwatch,
             _state: state,
         })
     }

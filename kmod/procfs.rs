@@ -2,8 +2,9 @@
 
 //! `/proc/milspec/` and its files.
 
-use crate::{state, status};
-use core::ffi::{c_char, c_int, c_void};
+use crate::state::{self, State};
+use crate::status;
+use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt;
 use kernel::bindings;
 use kernel::prelude::*;
@@ -43,17 +44,34 @@ impl fmt::Write for SeqWriter {
     }
 }
 
+/// Runs `write` against the published state into `seq`.
+fn show(
+    seq: *mut bindings::seq_file,
+    write: fn(&mut dyn fmt::Write, &State) -> fmt::Result,
+) -> c_int {
+    let mut w = SeqWriter(seq);
+    match state::with(|st| write(&mut w, st)) {
+        Some(_) => 0,
+        None => ENODEV.to_errno(),
+    }
+}
+
 /// `show` callback of `/proc/milspec/status`.
 ///
 /// # Safety
 ///
 /// Called by the seq_file core with a valid `seq_file`.
 unsafe extern "C" fn status_show(seq: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
-    let mut w = SeqWriter(seq);
-    match state::with(|st| status::write(&mut w, st)) {
-        Some(_) => 0,
-        None => ENODEV.to_errno(),
-    }
+    show(seq, status::write)
+}
+
+/// `show` callback of `/proc/milspec/tokens`.
+///
+/// # Safety
+///
+/// Called by the seq_file core with a valid `seq_file`.
+unsafe extern "C" fn tokens_show(seq: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+    show(seq, status::write_tokens)
 }
 
 /// `/proc/milspec` with its files; removed (with everything under it) on drop.
@@ -68,7 +86,8 @@ unsafe impl Send for Registration {}
 unsafe impl Sync for Registration {}
 
 impl Registration {
-    /// Creates `/proc/milspec/status` (mode 0444).
+    /// Creates `/proc/milspec/status` (mode 0444) and `/proc/milspec/tokens` (0400:
+    /// tokens are for root only).
     pub(crate) fn new() -> Result<Self> {
         // SAFETY: the name is a NUL-terminated static string; NULL parent = /proc.
         let dir = unsafe { proc_mkdir(c"milspec".as_ptr(), core::ptr::null_mut()) };
@@ -78,21 +97,27 @@ impl Registration {
         }
         // From here on, `reg` removes the directory if anything below fails.
         let reg = Registration { dir };
-        // SAFETY: `dir` is the live directory created above, the name is static,
-        // `status_show` matches the `show` prototype and ignores `data`.
+        reg.add_file(c"status", 0o444, status_show)?;
+        reg.add_file(c"tokens", 0o400, tokens_show)?;
+        Ok(reg)
+    }
+
+    fn add_file(&self, name: &'static CStr, mode: bindings::umode_t, show: ShowFn) -> Result {
+        // SAFETY: `self.dir` is the live directory, `name` is a static C string,
+        // `show` matches the prototype and ignores `data`.
         let file = unsafe {
             proc_create_single_data(
-                c"status".as_ptr(),
-                0o444,
-                reg.dir,
-                Some(status_show),
+                name.as_ptr(),
+                mode,
+                self.dir,
+                Some(show),
                 core::ptr::null_mut(),
             )
         };
         if file.is_null() {
             return Err(ENOMEM);
         }
-        Ok(reg)
+        Ok(())
     }
 }
 

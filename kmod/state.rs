@@ -1,21 +1,233 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The module's state and how callbacks reach it.
+//! The module's state, its rules (level ratchet, pinning, allowlist enforcement),
+//! and how callbacks reach it.
 //!
-//! Callbacks from procfs and the misc device are plain C function pointers with no
-//! context argument that we control, so the state is published through one global
-//! pointer. It is set before any interface is registered and cleared only after all
-//! of them are unregistered (see the field order of `MilspecModule`), so a callback
-//! never sees it dangling.
+//! Callbacks from procfs, the misc device and the module notifier are plain C
+//! function pointers, so the state is published through one global pointer. It is
+//! set before any of them is registered and cleared only after all of them are
+//! unregistered (see the field order of `MilspecModule`), so no callback sees it
+//! dangling.
 
+use crate::abi::{self, decide_level, AbiError, EventKind, SecurityLevel};
+use crate::allowlist::{Allowlist, Entry};
+use crate::events::{new_event, EventRing};
 use crate::platform::Platform;
+use crate::shim;
+use crate::smbios::Scan;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use kernel::prelude::*;
+use kernel::sync::{new_mutex, Mutex};
 
-/// Everything the interfaces report. Immutable after init.
+/// Everything behind the state mutex.
+pub(crate) struct Inner {
+    pub(crate) level: SecurityLevel,
+    pub(crate) locked: bool,
+    pub(crate) pinned: bool,
+    pub(crate) allowlist: Allowlist,
+    pub(crate) events: EventRing,
+}
+
+/// The module's state.
+#[pin_data]
 pub(crate) struct State {
     pub(crate) platform: Platform,
+    pub(crate) smbios: Scan,
+    /// CLOCK_MONOTONIC at load, ns.
+    pub(crate) loaded_at_ns: u64,
+    module: &'static ThisModule,
+    /// Copy of `events.next_seq()`, readable without the lock (poll, wait).
+    next_seq: AtomicU64,
+    #[pin]
+    pub(crate) inner: Mutex<Inner>,
+}
+
+impl State {
+    /// Initializer for a pinned `State`.
+    pub(crate) fn new(
+        platform: Platform,
+        smbios: Scan,
+        module: &'static ThisModule,
+    ) -> Result<impl PinInit<Self, Error>> {
+        let events = EventRing::new()?;
+        Ok(try_pin_init!(State {
+            platform,
+            smbios,
+            loaded_at_ns: kernel::time::Ktime::ktime_get().to_ns() as u64,
+            module,
+            next_seq: AtomicU64::new(events.next_seq()),
+            inner <- new_mutex!(Inner {
+                level: SecurityLevel::Disabled,
+                locked: false,
+                pinned: false,
+                allowlist: Allowlist::new(),
+                events,
+            }, "milspec_state"),
+        }? Error))
+    }
+
+    /// Records an event (caller holds the lock) and wakes readers.
+    pub(crate) fn record(&self, inner: &mut Inner, ev: abi::Event) {
+        inner.events.push(ev);
+        self.next_seq
+            .store(inner.events.next_seq(), Ordering::Release);
+        shim::wake_readers();
+    }
+
+    /// Sequence number the next event will get, without taking the lock.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq.load(Ordering::Acquire)
+    }
+
+    /// Changes the security level under the ratchet rule. Locking pins the module.
+    pub(crate) fn set_level(&self, requested: SecurityLevel) -> Result {
+        let mut inner = self.inner.lock();
+        let change = match decide_level(inner.level, inner.locked, requested) {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(()),
+            Err(_) => {
+                pr_notice!(
+                    "refused to lower the locked security level {} to {}\n",
+                    inner.level.as_str(),
+                    requested.as_str()
+                );
+                return Err(EPERM);
+            }
+        };
+        inner.level = change.to;
+        if change.locks {
+            inner.locked = true;
+        }
+        if inner.locked && !inner.pinned {
+            // SAFETY: `as_ptr` is this module, which is live while its code runs.
+            if unsafe { kernel::bindings::try_module_get(self.module.as_ptr()) } {
+                inner.pinned = true;
+                pr_info!(
+                    "security level {} is locked until reboot; module pinned: unloading is refused (EBUSY/EWOULDBLOCK)\n",
+                    change.to.as_str()
+                );
+            }
+        }
+        let (uid, pid) = shim::caller();
+        pr_info!(
+            "security level {} -> {} (uid {}, pid {})\n",
+            change.from.as_str(),
+            change.to.as_str(),
+            uid,
+            pid
+        );
+        let ev = new_event(
+            EventKind::LevelChanged,
+            change.from as u32,
+            change.to as u32,
+            change.to.as_str().as_bytes(),
+        );
+        self.record(&mut inner, ev);
+        Ok(())
+    }
+
+    /// Replaces the allowlist; refused (`EBUSY`) once the level is locked.
+    pub(crate) fn set_allowlist(&self, entries: KVec<Entry>) -> Result {
+        let mut inner = self.inner.lock();
+        if inner.locked {
+            return Err(EBUSY);
+        }
+        let n = entries.len() as u32;
+        inner.allowlist.replace(entries);
+        let ev = new_event(EventKind::AllowlistChanged, 0, n, b"");
+        self.record(&mut inner, ev);
+        Ok(())
+    }
+
+    /// Events about the load itself: a forced platform, an invalid token table.
+    pub(crate) fn record_load_events(&self) {
+        let mut inner = self.inner.lock();
+        if self.platform.state == abi::PlatformState::Forced {
+            let product = self.platform.product.map(|p| p.to_bytes()).unwrap_or(b"");
+            let ev = new_event(EventKind::ForcedLoad, 0, 0, product);
+            self.record(&mut inner, ev);
+        }
+        if let Some(err) = self.smbios.error {
+            pr_warn!(
+                "Dell SMBIOS calling-interface table is invalid ({}); no tokens are reported\n",
+                err.as_str()
+            );
+            let ev = new_event(EventKind::TokenTableInvalid, 0, 0, err.as_str().as_bytes());
+            self.record(&mut inner, ev);
+        }
+    }
+
+    /// A state-changing ioctl was refused for lack of `CAP_SYS_ADMIN`.
+    pub(crate) fn ioctl_denied(&self, cmd: u32) {
+        let mut inner = self.inner.lock();
+        let ev = new_event(EventKind::IoctlDenied, cmd, EPERM.to_errno() as u32, b"");
+        self.record(&mut inner, ev);
+    }
+
+    /// Module notifier: records loads/unloads from `standard` up and enforces the
+    /// allowlist while locked. Returns `Err(EPERM)` to refuse a module.
+    pub(crate) fn module_event(&self, action: ModuleAction, name: &[u8]) -> Result {
+        let mut inner = self.inner.lock();
+        match action {
+            ModuleAction::Coming => {
+                let enforcing = inner.locked && !inner.allowlist.is_empty();
+                if enforcing && !inner.allowlist.contains(name) {
+                    pr_warn!(
+                        "refused to load module '{}': not on the allowlist (level {})\n",
+                        BStrDisplay(name),
+                        inner.level.as_str()
+                    );
+                    let ev = new_event(EventKind::ModuleDenied, 0, 0, name);
+                    self.record(&mut inner, ev);
+                    return Err(EPERM);
+                }
+            }
+            ModuleAction::Live if inner.level.records_modules() => {
+                let ev = new_event(EventKind::ModuleLoaded, 0, 0, name);
+                self.record(&mut inner, ev);
+            }
+            ModuleAction::Going if inner.level.records_modules() => {
+                let ev = new_event(EventKind::ModuleUnloaded, 0, 0, name);
+                self.record(&mut inner, ev);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Module notifier actions we act on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModuleAction {
+    Coming,
+    Live,
+    Going,
+}
+
+/// Displays module-name bytes (kernel module names are ASCII) for the log.
+pub(crate) struct BStrDisplay<'a>(pub(crate) &'a [u8]);
+
+impl core::fmt::Display for BStrDisplay<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for &b in self.0 {
+            let c = if b.is_ascii_graphic() {
+                char::from(b)
+            } else {
+                '?'
+            };
+            core::fmt::Write::write_char(f, c)?;
+        }
+        Ok(())
+    }
+}
+
+/// Maps an ABI validation error to an errno.
+pub(crate) fn abi_errno(e: AbiError) -> Error {
+    match e {
+        AbiError::Locked => EPERM,
+        AbiError::BadSize | AbiError::ReservedNotZero | AbiError::OutOfRange => EINVAL,
+    }
 }
 
 static STATE: AtomicPtr<State> = AtomicPtr::new(ptr::null_mut());
@@ -23,17 +235,19 @@ static STATE: AtomicPtr<State> = AtomicPtr::new(ptr::null_mut());
 /// Owner of the published state; unpublishes and frees it on drop.
 pub(crate) struct Published(*mut State);
 
-// SAFETY: `Published` only owns a heap `State`, which holds `'static` data
-// (`&'static CStr` and plain values) and is never mutated after publication.
+// SAFETY: `State` is `Sync` (immutable parts plus a mutex and atomics); `Published`
+// only owns it and frees it once.
 unsafe impl Send for Published {}
-// SAFETY: as above; shared access only ever reads.
+// SAFETY: `&Published` gives no access to the state.
 unsafe impl Sync for Published {}
 
 impl Published {
-    /// Moves `state` to the heap and publishes it. Fails with `EBUSY` if a state is
-    /// already published (cannot happen: one module instance).
-    pub(crate) fn new(state: State) -> Result<Self> {
-        let raw = KBox::into_raw(KBox::new(state, GFP_KERNEL)?);
+    /// Allocates and initializes the state in place, then publishes it.
+    pub(crate) fn new(init: impl PinInit<State, Error>) -> Result<Self> {
+        let pinned = KBox::pin_init(init, GFP_KERNEL)?;
+        // SAFETY: the box is turned into a raw pointer and never moved again; it is
+        // freed in place by `KBox::from_raw` in `drop`.
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(pinned) });
         if STATE
             .compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
@@ -63,7 +277,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&State) -> R) -> Option<R> {
     if raw.is_null() {
         return None;
     }
-    // SAFETY: a non-NULL `STATE` points to a live `State` owned by `Published`,
-    // which stays alive until every caller of `with` is gone (see module docs).
+    // SAFETY: a non-NULL `STATE` points to a live, pinned `State` owned by
+    // `Published`, which stays alive until every caller of `with` is gone.
     Some(f(unsafe { &*raw }))
 }

@@ -1,21 +1,133 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Text of `/proc/milspec/status`: `key: value` lines in `abi::status_keys::ALL`
-//! order (documented in `docs/status.md`).
+//! Text of `/proc/milspec/status` (keys in `abi::status_keys::ALL` order, format in
+//! `docs/status.md`) and of `/proc/milspec/tokens`.
 
-use crate::abi::{status_keys as keys, ABI_VERSION};
+use crate::abi::{status_keys as keys, Lockdown, SmbiosState, ABI_VERSION};
+use crate::lockdown;
 use crate::state::State;
 use crate::text::Printable;
 use crate::version::MODULE_VERSION;
 use core::fmt::{self, Write};
 
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn real_if(b: bool, otherwise: &'static str) -> &'static str {
+    if b {
+        "real"
+    } else {
+        otherwise
+    }
+}
+
 /// Writes the whole status text.
 pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
     let p = &st.platform;
+    // Copy what we need and drop the lock before formatting (and before asking
+    // about lockdown, which may log).
+    let (level, locked, pinned, allow_len, total, lost) = {
+        let inner = st.inner.lock();
+        (
+            inner.level,
+            inner.locked,
+            inner.pinned,
+            inner.allowlist.len(),
+            inner.events.total(),
+            inner.events.lost(),
+        )
+    };
+    let lockdown = lockdown::state();
+    let loaded_us = st.loaded_at_ns / 1000;
+
     writeln!(w, "{}: {}", keys::ABI_VERSION, ABI_VERSION)?;
     writeln!(w, "{}: {}", keys::MODULE_VERSION, MODULE_VERSION)?;
     writeln!(w, "{}: {}", keys::PLATFORM_VENDOR, Printable(p.vendor))?;
     writeln!(w, "{}: {}", keys::PLATFORM_PRODUCT, Printable(p.product))?;
     writeln!(w, "{}: {}", keys::BIOS_VERSION, Printable(p.bios_version))?;
-    writeln!(w, "{}: {}", keys::PLATFORM_STATE, p.state.as_str())
+    writeln!(w, "{}: {}", keys::PLATFORM_STATE, p.state.as_str())?;
+    writeln!(
+        w,
+        "{}: {} ({})",
+        keys::SECURITY_LEVEL,
+        level.as_str(),
+        level as u32
+    )?;
+    writeln!(w, "{}: {}", keys::SECURITY_LEVEL_LOCKED, yes_no(locked))?;
+    writeln!(w, "{}: {}", keys::MODULE_PINNED, yes_no(pinned))?;
+    writeln!(w, "{}: {}", keys::EVENTS_TOTAL, total)?;
+    writeln!(w, "{}: {}", keys::EVENTS_LOST, lost)?;
+    writeln!(w, "{}: {}", keys::TOKENS, st.smbios.tokens.len())?;
+    writeln!(
+        w,
+        "{}: {}",
+        keys::SMBIOS_CALLING_INTERFACE,
+        st.smbios.state.as_str()
+    )?;
+    let wmi = match st.smbios.acpi_wmi {
+        Some(b) => yes_no(b),
+        None => "absent",
+    };
+    writeln!(w, "{}: {}", keys::SMBIOS_ACPI_WMI, wmi)?;
+    match (allow_len, locked) {
+        (0, _) => writeln!(w, "{}: off", keys::MODULE_LOAD_ALLOWLIST)?,
+        (n, true) => writeln!(
+            w,
+            "{}: enforcing, {} entries",
+            keys::MODULE_LOAD_ALLOWLIST,
+            n
+        )?,
+        (n, false) => writeln!(
+            w,
+            "{}: set, {} entries (enforced from paranoid)",
+            keys::MODULE_LOAD_ALLOWLIST,
+            n
+        )?,
+    }
+    writeln!(w, "{}: {}", keys::KERNEL_LOCKDOWN, lockdown.as_str())?;
+    writeln!(
+        w,
+        "{}: {}",
+        keys::MODULE_SIG_ENFORCE,
+        yes_no(lockdown::module_sig_enforced())
+    )?;
+    writeln!(
+        w,
+        "{}: {}.{:06}",
+        keys::LOADED_AT,
+        loaded_us / 1_000_000,
+        loaded_us % 1_000_000
+    )?;
+    // Feature lines: what this module really does on this machine.
+    writeln!(w, "{}: real", keys::FEATURE_PLATFORM_DETECTION)?;
+    writeln!(w, "{}: real", keys::FEATURE_SECURITY_LEVELS)?;
+    writeln!(w, "{}: real", keys::FEATURE_EVENT_LOG)?;
+    writeln!(w, "{}: real", keys::FEATURE_MODULE_ALLOWLIST)?;
+    writeln!(
+        w,
+        "{}: {}",
+        keys::FEATURE_SMBIOS_TOKENS,
+        real_if(st.smbios.state == SmbiosState::Present, "not-present")
+    )?;
+    writeln!(
+        w,
+        "{}: {}",
+        keys::FEATURE_LOCKDOWN_REPORT,
+        real_if(lockdown != Lockdown::Unsupported, "unsupported")
+    )?;
+    writeln!(w, "{}: not-present", keys::FEATURE_SMBIOS_TOKEN_WRITE)?;
+    writeln!(w, "{}: not-present", keys::FEATURE_TPM_MEASUREMENT)
+}
+
+/// Writes `/proc/milspec/tokens`: one `id location value` line per token, hex.
+pub(crate) fn write_tokens(w: &mut dyn Write, st: &State) -> fmt::Result {
+    for t in st.smbios.tokens.iter() {
+        writeln!(w, "{:#06x} {:#06x} {:#06x}", t.id, t.location, t.value)?;
+    }
+    Ok(())
 }

@@ -130,3 +130,107 @@ fn module_and_dkms_versions_match_the_workspace() {
         "dkms.conf does not say {version}"
     );
 }
+
+#[test]
+fn level_ratchet() {
+    use SecurityLevel::*;
+    assert_eq!(decide_level(Standard, false, Standard), Ok(None));
+    let up = decide_level(Standard, false, Paranoid).unwrap().unwrap();
+    assert_eq!((up.from, up.to, up.locks), (Standard, Paranoid, true));
+    let down = decide_level(Enhanced, false, Disabled).unwrap().unwrap();
+    assert!(!down.locks);
+    assert_eq!(
+        decide_level(Paranoid, true, Standard),
+        Err(AbiError::Locked)
+    );
+    assert_eq!(
+        decide_level(ParanoidPlus, true, Paranoid),
+        Err(AbiError::Locked)
+    );
+    let plus = decide_level(Paranoid, true, ParanoidPlus).unwrap().unwrap();
+    assert!(!plus.locks, "already locked");
+    for l in SecurityLevel::ALL {
+        assert_eq!(SecurityLevel::parse(l.as_str()), Some(l));
+        assert_eq!(SecurityLevel::parse(&(l as u32).to_string()), Some(l));
+        assert_eq!(SecurityLevel::from_u32(l as u32), Some(l));
+    }
+    assert_eq!(SecurityLevel::parse("5"), None);
+    assert_eq!(SecurityLevel::parse("max"), None);
+}
+
+#[test]
+fn request_validation_of_every_command() {
+    assert_eq!(Status::request().validate_request(), Ok(()));
+    let mut st = Status::request();
+    st.events_total = 1;
+    assert_eq!(st.validate_request(), Err(AbiError::ReservedNotZero));
+
+    assert_eq!(
+        LevelRequest::new(SecurityLevel::Paranoid).validate(),
+        Ok(SecurityLevel::Paranoid)
+    );
+    let mut lv = LevelRequest::new(SecurityLevel::Standard);
+    lv.level = 5;
+    assert_eq!(lv.validate(), Err(AbiError::OutOfRange));
+    lv.level = 1;
+    lv.reserved[7] = 1;
+    assert_eq!(lv.validate(), Err(AbiError::ReservedNotZero));
+
+    assert_eq!(EventsRequest::new(1, 0x1000, 16).validate(), Ok(()));
+    let mut ev = EventsRequest::new(1, 0x1000, EVENTS_MAX_PER_CALL + 1);
+    assert_eq!(ev.validate(), Err(AbiError::OutOfRange));
+    ev.capacity = 1;
+    ev.next_seq = 3;
+    assert_eq!(ev.validate(), Err(AbiError::ReservedNotZero));
+
+    assert_eq!(
+        AllowlistRequest::new(0x1000, ALLOWLIST_MAX).validate(),
+        Ok(())
+    );
+    assert_eq!(
+        AllowlistRequest::new(0x1000, ALLOWLIST_MAX + 1).validate(),
+        Err(AbiError::OutOfRange)
+    );
+    let mut tk = TokensRequest::new(0x1000, 4);
+    assert_eq!(tk.validate(), Ok(()));
+    tk.total = 1;
+    assert_eq!(tk.validate(), Err(AbiError::ReservedNotZero));
+    let mut bad = TokensRequest::new(0x1000, 4);
+    bad.size = 31;
+    assert_eq!(bad.validate(), Err(AbiError::BadSize));
+}
+
+#[test]
+fn module_names() {
+    let ok = fixed_str::<NAME_LEN>("milspec_probe-2");
+    assert_eq!(validate_module_name(&ok), Ok(15));
+    for bad in ["", "a b", "x/y", "é"] {
+        assert!(validate_module_name(&fixed_str(bad)).is_err(), "{bad:?}");
+    }
+    let mut unterminated = [b'a'; NAME_LEN];
+    assert!(validate_module_name(&unterminated).is_err());
+    unterminated[3] = 0; // garbage after the NUL
+    assert!(validate_module_name(&unterminated).is_err());
+    assert!(module_names_equal(b"snd-hda", b"snd_hda"));
+    assert!(!module_names_equal(b"snd", b"snd_hda"));
+}
+
+#[test]
+fn every_ioctl_number_is_distinct_and_uses_our_magic() {
+    let all = [
+        IOC_GET_INFO,
+        IOC_GET_STATUS,
+        IOC_SET_LEVEL,
+        IOC_GET_EVENTS,
+        IOC_SET_ALLOWLIST,
+        IOC_GET_TOKENS,
+    ];
+    for (i, a) in all.iter().enumerate() {
+        assert_eq!((a >> 8) & 0xff, IOCTL_MAGIC);
+        for b in &all[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+    assert_eq!(Event::SIZE, EVENT_SIZE);
+    assert_eq!(TokenEntry::SIZE, TOKEN_ENTRY_SIZE);
+}

@@ -192,3 +192,57 @@ fn fuzz_smoke() {
     }
     println!("fuzz_smoke: {iters} inputs, no panic, invariants held");
 }
+
+/// The committed VM fixtures are exactly what `examples/mkfixtures.rs` writes.
+#[test]
+fn committed_vm_fixtures_are_up_to_date() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let dir = std::env::temp_dir().join(format!("milspec-fixtures-{}", std::process::id()));
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "milspec-smbios",
+            "--example",
+            "mkfixtures",
+            "--",
+        ])
+        .arg(&dir)
+        .current_dir(root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let committed = format!("{root}/tests/vm/fixtures/smbios");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    for name in names {
+        let want = std::fs::read(dir.join(&name)).unwrap();
+        let have = std::fs::read(std::path::Path::new(&committed).join(&name))
+            .unwrap_or_else(|e| panic!("{name:?} not committed: {e}"));
+        assert_eq!(have, want, "{name:?} differs; rerun the mkfixtures example");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The valid fixture parses to exactly the tokens the VM test expects.
+#[test]
+fn good_fixture_parses() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let raw = std::fs::read(format!("{root}/tests/vm/fixtures/smbios/da-good.bin")).unwrap();
+    let ci = parse_calling_interface(&raw).unwrap();
+    assert_eq!(ci.token_count(), 5);
+    for bad in [
+        "da-short",
+        "da-truncated",
+        "da-no-terminator",
+        "da-huge-length",
+    ] {
+        let raw = std::fs::read(format!("{root}/tests/vm/fixtures/smbios/{bad}.bin")).unwrap();
+        assert!(parse_calling_interface(&raw).is_err(), "{bad} parsed");
+    }
+}
