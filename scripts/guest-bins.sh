@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds statically linked milspecctl, milspecd and milspec-guest-tests for the VM
+# Builds statically linked milspecctl, milspecd, milspec-guest-tests and the C client
+# milspec-c-query for the VM
 # (glibc with crt-static: the guest has no shared libraries). Prints their directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,4 +9,8 @@ target=x86_64-unknown-linux-gnu
 CARGO_TARGET_DIR="$root/target/guest" RUSTFLAGS="-C target-feature=+crt-static" \
 	cargo build --quiet --release --locked --target "$target" \
 	-p milspecctl -p milspecd -p milspec-guest-tests >&2
-echo "$root/target/guest/$target/release"
+out=$root/target/guest/$target/release
+# The C client of the UAPI header, static as well.
+cc -static -O2 -Wall -Wextra -Werror -I "$root/include/uapi" \
+	"$root/tests/c/milspec_query.c" -o "$out/milspec-c-query"
+echo "$out"

@@ -102,7 +102,8 @@ log "building (make -j$(nproc)); a cold build takes several minutes"
 "${KMAKE[@]}" LOCALVERSION="$localversion" -j"$(nproc)" >&2
 test -f arch/x86/boot/bzImage -a -f Module.symvers -a -f rust/kernel.o
 # What module builds against this tree must pass to make (read by scripts/module.sh).
-printf '%s\n' "${llvm[@]}" >.milspec-make-args
+: >.milspec-make-args
+[ ${#llvm[@]} -eq 0 ] || printf '%s\n' "${llvm[@]}" >.milspec-make-args
 touch .milspec-built
 log "built in $(( $(date +%s) - start )) s: $kdir"
 echo "$kdir"

@@ -2,7 +2,10 @@
 # Builds dell_milspec.ko and prints its path. Warnings are errors (C -Werror, Rust
 # -Dwarnings).
 #
-# Usage: scripts/module.sh [--variant default|kasan]
+# Usage: scripts/module.sh [--variant default|kasan] [--test-modules]
+#
+# --test-modules builds the allowlist test modules of tests/modules instead (in
+# target/test-modules/<variant>/) and prints that directory.
 #
 # With KDIR set, builds against that tree at the repository root (what `make` and
 # DKMS do). Without it, builds against the reference kernel of the variant: the
@@ -14,9 +17,11 @@ root=$(cd "$here/.." && pwd)
 . "$here/versions.sh"
 
 variant=default
+test_modules=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--variant) variant=$2; shift 2 ;;
+	--test-modules) test_modules=1; shift ;;
 	*) echo "module.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
@@ -25,7 +30,11 @@ src=$root
 if [ -z "${KDIR:-}" ]; then
 	"$here/deps.sh" --quiet
 	KDIR=$("$here/kernel.sh" --variant "$variant")
-	if [ "$variant" != default ]; then
+	if [ $test_modules -eq 1 ]; then
+		src=$root/target/test-modules/$variant
+		mkdir -p "$src"
+		cp "$root"/tests/modules/Kbuild "$root"/tests/modules/*.rs "$src/"
+	elif [ "$variant" != default ]; then
 		src=$root/target/kmod/$variant
 		mkdir -p "$src/abi/src" "$src/smbios/src" "$src/kmod"
 		cp "$root/Kbuild" "$src/"
@@ -42,7 +51,11 @@ for f in rust/libkernel.rmeta Module.symvers; do
 	}
 done
 extra=()
-[ ! -s "$KDIR/.milspec-make-args" ] || mapfile -t extra <"$KDIR/.milspec-make-args"
+if [ -s "$KDIR/.milspec-make-args" ]; then
+	while read -r arg; do
+		[ -z "$arg" ] || extra+=("$arg")
+	done <"$KDIR/.milspec-make-args"
+fi
 make -s -C "$KDIR" M="$src" "${extra[@]}" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
 	BINDGEN="$BINDGEN" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
-echo "$src/dell_milspec.ko"
+if [ $test_modules -eq 1 ]; then echo "$src"; else echo "$src/dell_milspec.ko"; fi

@@ -62,30 +62,142 @@ fn ioctl_number_matches_hand_computed_value() {
     assert_eq!(IOC_GET_INFO, 0xC040_D101);
 }
 
-/// Compiles a C program against include/uapi/linux/dell_milspec.h and compares what
-/// it prints with this crate.
+/// Compiles a C program against include/uapi/linux/dell_milspec.h and compares every
+/// constant, size and offset it prints with this crate.
 #[test]
 fn c_header_agrees_with_rust() {
+    use std::mem::{offset_of, size_of};
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    // (C expression, Rust value)
+    let checks: Vec<(&str, u64)> = vec![
+        ("MILSPEC_ABI_VERSION", ABI_VERSION.into()),
+        ("MILSPEC_IOCTL_MAGIC", IOCTL_MAGIC.into()),
+        ("MILSPEC_VERSION_LEN", VERSION_LEN as u64),
+        ("MILSPEC_NAME_LEN", NAME_LEN as u64),
+        ("MILSPEC_EVENT_RING_CAPACITY", EVENT_RING_CAPACITY as u64),
+        ("MILSPEC_EVENTS_MAX_PER_CALL", EVENTS_MAX_PER_CALL.into()),
+        ("MILSPEC_ALLOWLIST_MAX", ALLOWLIST_MAX.into()),
+        (
+            "MILSPEC_PLATFORM_SUPPORTED",
+            PlatformState::Supported as u64,
+        ),
+        ("MILSPEC_PLATFORM_FORCED", PlatformState::Forced as u64),
+        ("MILSPEC_LEVEL_DISABLED", SecurityLevel::Disabled as u64),
+        (
+            "MILSPEC_LEVEL_PARANOID_PLUS",
+            SecurityLevel::ParanoidPlus as u64,
+        ),
+        ("MILSPEC_SMBIOS_INVALID", SmbiosState::Invalid as u64),
+        ("MILSPEC_LOCKDOWN_UNSUPPORTED", Lockdown::Unsupported as u64),
+        (
+            "MILSPEC_EVENT_LEVEL_CHANGED",
+            EventKind::LevelChanged as u64,
+        ),
+        ("MILSPEC_EVENT_FORCED_LOAD", EventKind::ForcedLoad as u64),
+        (
+            "MILSPEC_STATUS_MODULE_SIG_ENFORCED",
+            status_flags::MODULE_SIG_ENFORCED.into(),
+        ),
+        ("MILSPEC_EVENTS_FLAG_GAP", EVENTS_FLAG_GAP.into()),
+        ("MILSPEC_IOC_GET_INFO", IOC_GET_INFO.into()),
+        ("MILSPEC_IOC_GET_STATUS", IOC_GET_STATUS.into()),
+        ("MILSPEC_IOC_SET_LEVEL", IOC_SET_LEVEL.into()),
+        ("MILSPEC_IOC_GET_EVENTS", IOC_GET_EVENTS.into()),
+        ("MILSPEC_IOC_SET_ALLOWLIST", IOC_SET_ALLOWLIST.into()),
+        ("MILSPEC_IOC_GET_TOKENS", IOC_GET_TOKENS.into()),
+        ("sizeof(struct milspec_info)", size_of::<Info>() as u64),
+        (
+            "offsetof(struct milspec_info, module_version)",
+            offset_of!(Info, module_version) as u64,
+        ),
+        (
+            "offsetof(struct milspec_info, reserved)",
+            offset_of!(Info, reserved) as u64,
+        ),
+        ("sizeof(struct milspec_status)", size_of::<Status>() as u64),
+        (
+            "offsetof(struct milspec_status, events_total)",
+            offset_of!(Status, events_total) as u64,
+        ),
+        (
+            "offsetof(struct milspec_status, loaded_at_ns)",
+            offset_of!(Status, loaded_at_ns) as u64,
+        ),
+        (
+            "offsetof(struct milspec_status, reserved)",
+            offset_of!(Status, reserved) as u64,
+        ),
+        (
+            "sizeof(struct milspec_level_request)",
+            size_of::<LevelRequest>() as u64,
+        ),
+        (
+            "offsetof(struct milspec_level_request, reserved)",
+            offset_of!(LevelRequest, reserved) as u64,
+        ),
+        ("sizeof(struct milspec_event)", size_of::<Event>() as u64),
+        (
+            "offsetof(struct milspec_event, kind)",
+            offset_of!(Event, kind) as u64,
+        ),
+        (
+            "offsetof(struct milspec_event, name)",
+            offset_of!(Event, name) as u64,
+        ),
+        (
+            "sizeof(struct milspec_events_request)",
+            size_of::<EventsRequest>() as u64,
+        ),
+        (
+            "offsetof(struct milspec_events_request, events_ptr)",
+            offset_of!(EventsRequest, events_ptr) as u64,
+        ),
+        (
+            "offsetof(struct milspec_events_request, next_seq)",
+            offset_of!(EventsRequest, next_seq) as u64,
+        ),
+        (
+            "offsetof(struct milspec_events_request, reserved)",
+            offset_of!(EventsRequest, reserved) as u64,
+        ),
+        (
+            "sizeof(struct milspec_allowlist_request)",
+            size_of::<AllowlistRequest>() as u64,
+        ),
+        (
+            "offsetof(struct milspec_allowlist_request, names_ptr)",
+            offset_of!(AllowlistRequest, names_ptr) as u64,
+        ),
+        (
+            "sizeof(struct milspec_token)",
+            size_of::<TokenEntry>() as u64,
+        ),
+        (
+            "sizeof(struct milspec_tokens_request)",
+            size_of::<TokensRequest>() as u64,
+        ),
+        (
+            "offsetof(struct milspec_tokens_request, state)",
+            offset_of!(TokensRequest, state) as u64,
+        ),
+        (
+            "offsetof(struct milspec_tokens_request, reserved)",
+            offset_of!(TokensRequest, reserved) as u64,
+        ),
+    ];
     let dir = std::env::temp_dir().join(format!("milspec-abi-c-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("check.c");
-    std::fs::write(
-        &src,
-        r#"#include <stdio.h>
-#include <stddef.h>
-#include <linux/dell_milspec.h>
-int main(void) {
-    printf("%u %u %u %zu %zu %zu %u %u\n", MILSPEC_ABI_VERSION, MILSPEC_IOCTL_MAGIC,
-           (unsigned)MILSPEC_IOC_GET_INFO, sizeof(struct milspec_info),
-           offsetof(struct milspec_info, module_version),
-           offsetof(struct milspec_info, reserved),
-           MILSPEC_PLATFORM_SUPPORTED, MILSPEC_PLATFORM_FORCED);
-    return 0;
-}
-"#,
-    )
-    .unwrap();
+    let mut c = String::from(
+        "#include <stdio.h>\n#include <stddef.h>\n#include <linux/dell_milspec.h>\nint main(void) {\n",
+    );
+    for (expr, _) in &checks {
+        c.push_str(&format!(
+            "    printf(\"%llu\\n\", (unsigned long long)({expr}));\n"
+        ));
+    }
+    c.push_str("    return 0;\n}\n");
+    std::fs::write(&src, c).unwrap();
     let exe = dir.join("check");
     let cc = Command::new("cc")
         .args(["-Wall", "-Werror", "-I"])
@@ -98,18 +210,10 @@ int main(void) {
     assert!(cc.success(), "the C header does not compile");
     let out = Command::new(&exe).output().unwrap();
     let got = String::from_utf8(out.stdout).unwrap();
-    let want = format!(
-        "{} {} {} {} {} {} {} {}\n",
-        ABI_VERSION,
-        IOCTL_MAGIC,
-        IOC_GET_INFO,
-        INFO_SIZE,
-        std::mem::offset_of!(Info, module_version),
-        std::mem::offset_of!(Info, reserved),
-        PlatformState::Supported as u32,
-        PlatformState::Forced as u32,
-    );
-    assert_eq!(got, want);
+    for ((expr, want), line) in checks.iter().zip(got.lines()) {
+        assert_eq!(line, want.to_string(), "{expr}");
+    }
+    assert_eq!(got.lines().count(), checks.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

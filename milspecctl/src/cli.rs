@@ -1,11 +1,13 @@
 //! Command line of `milspecctl`: argument parsing, output (human or `--json`) and
 //! exit codes. `main.rs` only calls [`run`].
 
+use crate::device::{Device, DeviceError};
 use crate::exit;
 use crate::kmod::{self, KmodError};
 use crate::paths::ModulePaths;
 use crate::snapshot::{Snapshot, SnapshotError};
 use clap::{Parser, Subcommand};
+use milspec_abi::{status_flags, EventKind, SecurityLevel};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,8 +16,8 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0   done
   1   failed
-  2   nothing to do (e.g. unload when not loaded)
-  3   module not loaded (status)
+  2   nothing to do (e.g. unload when not loaded, level already set)
+  3   module not loaded
   4   the module's status file and ioctl disagree, or its ABI is not this tool's
   64  usage error
 
@@ -55,6 +57,43 @@ pub enum Command {
     },
     /// Unload the module (delete_module, non-blocking like rmmod).
     Unload,
+    /// Show the security level, or set it (needs CAP_SYS_ADMIN).
+    ///
+    /// Levels: disabled (0), standard (1), enhanced (2), paranoid (3),
+    /// paranoid_plus (4). From paranoid up the level cannot be lowered until
+    /// reboot, the module cannot be unloaded, and the allowlist is enforced.
+    Level {
+        /// New level (name or number); omit to show the current one.
+        level: Option<String>,
+    },
+    /// List events from the module's event log (GET_EVENTS).
+    Events {
+        /// First sequence number to show (default: the oldest still held).
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// At most this many events.
+        #[arg(long, default_value_t = 256)]
+        limit: u32,
+    },
+    /// List the Dell SMBIOS tokens (needs CAP_SYS_ADMIN).
+    Tokens,
+    /// Set or clear the module-load allowlist (needs CAP_SYS_ADMIN; only before the
+    /// level is locked).
+    Allowlist {
+        #[command(subcommand)]
+        action: AllowlistAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AllowlistAction {
+    /// Replace the list with these module names.
+    Set {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Empty the list (no enforcement).
+    Clear,
 }
 
 /// Result of a command: exit code plus what to print.
@@ -76,6 +115,7 @@ impl From<SnapshotError> for Failure {
         let kind = match e {
             SnapshotError::Read { .. } => "io",
             SnapshotError::Parse { .. } => "status_parse",
+            SnapshotError::Device(DeviceError::Open { .. }) => "not_loaded",
             SnapshotError::Device(_) => "device",
         };
         Failure {
@@ -129,8 +169,9 @@ fn status(paths: &ModulePaths) -> Result<Outcome, Failure> {
         });
     };
     let p = &snap.proc;
+    let field = |k: &str| p.fields.get(k).map(String::as_str).unwrap_or("?");
     let mut text = format!(
-        "{} {} (ABI {}) loaded\n  platform: {} {} (BIOS {})\n  state:    {}",
+        "{} {} (ABI {}) loaded\n  platform:  {} {} (BIOS {}), {}\n  level:     {}{}\n  events:    {} recorded, {} lost\n  tokens:    {} (Dell calling interface {})\n  allowlist: {}\n  lockdown:  {}, module signatures {}",
         milspec_abi::MODULE_NAME,
         p.module_version,
         p.abi_version,
@@ -138,9 +179,18 @@ fn status(paths: &ModulePaths) -> Result<Outcome, Failure> {
         p.platform_product,
         p.bios_version,
         p.platform_state.0.as_str(),
+        field(milspec_abi::status_keys::SECURITY_LEVEL),
+        if p.security_level_locked { ", locked until reboot" } else { "" },
+        p.events_total,
+        p.events_lost,
+        p.tokens,
+        field(milspec_abi::status_keys::SMBIOS_CALLING_INTERFACE),
+        field(milspec_abi::status_keys::MODULE_LOAD_ALLOWLIST),
+        field(milspec_abi::status_keys::KERNEL_LOCKDOWN),
+        if field(milspec_abi::status_keys::MODULE_SIG_ENFORCE) == "yes" { "enforced" } else { "not enforced" },
     );
     for problem in &snap.problems {
-        text.push_str("\n  PROBLEM:  ");
+        text.push_str("\n  PROBLEM:   ");
         text.push_str(problem);
     }
     Ok(Outcome {
@@ -157,6 +207,204 @@ fn status(paths: &ModulePaths) -> Result<Outcome, Failure> {
             "problems": snap.problems,
         }),
         text,
+    })
+}
+
+fn device(paths: &ModulePaths) -> Result<Device, Failure> {
+    Device::open(&paths.device).map_err(|e| {
+        let not_loaded = matches!(&e, DeviceError::Open { source, .. } if source.kind() == std::io::ErrorKind::NotFound);
+        Failure {
+            code: if not_loaded { exit::NOT_LOADED } else { exit::FAILURE },
+            kind: if not_loaded { "not_loaded" } else { "device" },
+            message: error_chain(&e),
+        }
+    })
+}
+
+fn ioctl_failure(e: DeviceError) -> Failure {
+    let (kind, hint) = match &e {
+        DeviceError::Ioctl {
+            source: nix::errno::Errno::EPERM,
+            ..
+        } => (
+            "permission_denied",
+            " (needs CAP_SYS_ADMIN; or the level is locked and cannot be lowered)",
+        ),
+        DeviceError::Ioctl {
+            source: nix::errno::Errno::EBUSY,
+            ..
+        } => ("locked", " (the security level is locked until reboot)"),
+        DeviceError::Ioctl {
+            source: nix::errno::Errno::EINVAL,
+            ..
+        } => ("invalid_argument", ""),
+        _ => ("device", ""),
+    };
+    Failure {
+        code: if kind == "invalid_argument" {
+            exit::USAGE
+        } else {
+            exit::FAILURE
+        },
+        kind,
+        message: format!("{}{hint}", error_chain(&e)),
+    }
+}
+
+fn level(paths: &ModulePaths, requested: Option<&str>) -> Result<Outcome, Failure> {
+    let dev = device(paths)?;
+    let current = dev.status().map_err(ioctl_failure)?;
+    let cur = SecurityLevel::from_u32(current.security_level)
+        .map(SecurityLevel::as_str)
+        .unwrap_or("unknown");
+    let locked = current.flags & status_flags::LEVEL_LOCKED != 0;
+    let Some(requested) = requested else {
+        return Ok(Outcome {
+            code: exit::OK,
+            json: json!({ "security_level": cur, "number": current.security_level, "locked": locked }),
+            text: format!(
+                "{cur} ({}){}",
+                current.security_level,
+                if locked { ", locked until reboot" } else { "" }
+            ),
+        });
+    };
+    let new = SecurityLevel::parse(requested).ok_or_else(|| Failure {
+        code: exit::USAGE,
+        kind: "usage",
+        message: format!("unknown level {requested:?}: use disabled, standard, enhanced, paranoid, paranoid_plus or 0-4"),
+    })?;
+    if new as u32 == current.security_level {
+        return Ok(Outcome {
+            code: exit::NOTHING_TO_DO,
+            json: json!({ "security_level": new.as_str(), "changed": false }),
+            text: format!("already {}: nothing to do", new.as_str()),
+        });
+    }
+    dev.set_level(new).map_err(ioctl_failure)?;
+    Ok(Outcome {
+        code: exit::OK,
+        json: json!({ "security_level": new.as_str(), "previous": cur, "changed": true }),
+        text: format!(
+            "security level {cur} -> {}{}",
+            new.as_str(),
+            if new.is_locking() {
+                " (locked until reboot; module pinned)"
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
+fn event_json(e: &milspec_abi::Event) -> serde_json::Value {
+    json!({
+        "seq": e.seq,
+        "timestamp_ns": e.timestamp_ns,
+        "kind": EventKind::from_u32(e.kind).map(EventKind::as_str).unwrap_or("unknown"),
+        "uid": e.uid,
+        "pid": e.pid,
+        "arg0": e.arg0,
+        "arg1": e.arg1,
+        "name": milspec_abi::fixed_str_get(&e.name).unwrap_or(""),
+    })
+}
+
+fn event_line(e: &milspec_abi::Event) -> String {
+    let kind = EventKind::from_u32(e.kind);
+    let name = milspec_abi::fixed_str_get(&e.name).unwrap_or("?");
+    let level = |v: u32| {
+        SecurityLevel::from_u32(v)
+            .map(SecurityLevel::as_str)
+            .unwrap_or("?")
+    };
+    let detail = match kind {
+        Some(EventKind::LevelChanged) => format!("{} -> {}", level(e.arg0), level(e.arg1)),
+        Some(EventKind::AllowlistChanged) => format!("{} entries", e.arg1),
+        Some(EventKind::IoctlDenied) => format!("cmd {:#x}", e.arg0),
+        _ => name.to_owned(),
+    };
+    format!(
+        "#{:<6} {:>8}.{:06} {:<20} uid={} pid={} {}",
+        e.seq,
+        e.timestamp_ns / 1_000_000_000,
+        e.timestamp_ns / 1000 % 1_000_000,
+        kind.map(EventKind::as_str).unwrap_or("unknown"),
+        e.uid,
+        e.pid,
+        detail
+    )
+}
+
+fn events(paths: &ModulePaths, from: u64, limit: u32) -> Result<Outcome, Failure> {
+    let dev = device(paths)?;
+    let batch = dev
+        .events(from, limit.min(milspec_abi::EVENTS_MAX_PER_CALL))
+        .map_err(ioctl_failure)?;
+    let mut text: Vec<String> = Vec::new();
+    if batch.gap {
+        text.push(format!(
+            "(events before #{} were overwritten)",
+            batch.oldest_seq
+        ));
+    }
+    text.extend(batch.events.iter().map(event_line));
+    if batch.events.is_empty() {
+        text.push("no events".into());
+    }
+    Ok(Outcome {
+        code: exit::OK,
+        json: json!({
+            "events": batch.events.iter().map(event_json).collect::<Vec<_>>(),
+            "next_seq": batch.next_seq,
+            "oldest_seq": batch.oldest_seq,
+            "gap": batch.gap,
+        }),
+        text: text.join("\n"),
+    })
+}
+
+fn tokens(paths: &ModulePaths) -> Result<Outcome, Failure> {
+    let table = device(paths)?.tokens().map_err(ioctl_failure)?;
+    let state = milspec_abi::SmbiosState::from_u32(table.state)
+        .map(|s| s.as_str())
+        .unwrap_or("unknown");
+    let mut text = vec![format!(
+        "calling interface: {state}, {} tokens",
+        table.tokens.len()
+    )];
+    text.extend(
+        table
+            .tokens
+            .iter()
+            .map(|t| format!("{:#06x} {:#06x} {:#06x}", t.id, t.location, t.value)),
+    );
+    Ok(Outcome {
+        code: exit::OK,
+        json: json!({
+            "state": state,
+            "tokens": table.tokens.iter().map(|t| json!({"id": t.id, "location": t.location, "value": t.value})).collect::<Vec<_>>(),
+        }),
+        text: text.join("\n"),
+    })
+}
+
+fn allowlist(paths: &ModulePaths, action: &AllowlistAction) -> Result<Outcome, Failure> {
+    let names: Vec<&str> = match action {
+        AllowlistAction::Set { names } => names.iter().map(String::as_str).collect(),
+        AllowlistAction::Clear => Vec::new(),
+    };
+    device(paths)?
+        .set_allowlist(&names)
+        .map_err(ioctl_failure)?;
+    Ok(Outcome {
+        code: exit::OK,
+        json: json!({ "allowlist": names }),
+        text: if names.is_empty() {
+            "allowlist cleared".into()
+        } else {
+            format!("allowlist: {}", names.join(" "))
+        },
     })
 }
 
@@ -216,6 +464,10 @@ where
         Command::Status => status(&paths),
         Command::Load { file, params } => load(file, params),
         Command::Unload => unload(),
+        Command::Level { level: l } => level(&paths, l.as_deref()),
+        Command::Events { from, limit } => events(&paths, *from, *limit),
+        Command::Tokens => tokens(&paths),
+        Command::Allowlist { action } => allowlist(&paths, action),
     };
     match result {
         Ok(out) => {

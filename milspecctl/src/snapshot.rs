@@ -73,13 +73,39 @@ impl Snapshot {
             path: paths.proc_status.display().to_string(),
             source,
         })?;
-        let info = Device::open(&paths.device)?.info()?;
-        Ok(Some(Self::from_parts(proc, &info)))
+        let dev = Device::open(&paths.device)?;
+        let info = dev.info()?;
+        let status = dev.status()?;
+        Ok(Some(Self::from_parts(proc, &info, Some(&status))))
     }
 
-    /// Combines the two readings and lists every disagreement.
-    pub fn from_parts(proc: ProcStatus, info: &DeviceInfo) -> Self {
+    /// Combines the readings and lists every disagreement.
+    pub fn from_parts(
+        proc: ProcStatus,
+        info: &DeviceInfo,
+        status: Option<&milspec_abi::Status>,
+    ) -> Self {
         let mut problems = Vec::new();
+        if let Some(st) = status {
+            if st.security_level != proc.security_level {
+                problems.push(format!(
+                    "security_level differs: status file {}, GET_STATUS {}",
+                    proc.security_level, st.security_level
+                ));
+            }
+            if st.token_count != proc.tokens {
+                problems.push(format!(
+                    "tokens differ: status file {}, GET_STATUS {}",
+                    proc.tokens, st.token_count
+                ));
+            }
+            let locked = st.flags & milspec_abi::status_flags::LEVEL_LOCKED != 0;
+            if locked != proc.security_level_locked {
+                problems.push(
+                    "security_level_locked differs between status file and GET_STATUS".into(),
+                );
+            }
+        }
         if info.abi_version != milspec_abi::ABI_VERSION {
             problems.push(format!(
                 "module ABI {} is not the ABI {} this tool speaks",
@@ -127,7 +153,8 @@ mod tests {
     fn proc() -> ProcStatus {
         ProcStatus::parse(
             "abi_version: 1\nmodule_version: 0.1.0\nplatform_vendor: Dell Inc.\n\
-platform_product: Latitude 5450\nbios_version: 1\nplatform_state: supported\n",
+platform_product: Latitude 5450\nbios_version: 1\nplatform_state: supported\n\
+security_level: standard (1)\nsecurity_level_locked: no\nevents_total: 1\nevents_lost: 0\ntokens: 0\n",
         )
         .unwrap()
     }
@@ -142,7 +169,14 @@ platform_product: Latitude 5450\nbios_version: 1\nplatform_state: supported\n",
 
     #[test]
     fn agreeing_sources_are_consistent() {
-        assert!(Snapshot::from_parts(proc(), &info()).is_consistent());
+        assert!(Snapshot::from_parts(proc(), &info(), None).is_consistent());
+        let mut st = milspec_abi::Status::request();
+        st.security_level = 1;
+        assert!(Snapshot::from_parts(proc(), &info(), Some(&st)).is_consistent());
+        st.security_level = 3;
+        st.token_count = 2;
+        let s = Snapshot::from_parts(proc(), &info(), Some(&st));
+        assert_eq!(s.problems.len(), 2, "{:?}", s.problems);
     }
 
     #[test]
@@ -150,11 +184,11 @@ platform_product: Latitude 5450\nbios_version: 1\nplatform_state: supported\n",
         let mut i = info();
         i.module_version = "0.2.0".into();
         i.platform_state = PlatformState::Forced;
-        let s = Snapshot::from_parts(proc(), &i);
+        let s = Snapshot::from_parts(proc(), &i, None);
         assert_eq!(s.problems.len(), 2, "{:?}", s.problems);
         i = info();
         i.abi_version = 9;
-        let s = Snapshot::from_parts(proc(), &i);
+        let s = Snapshot::from_parts(proc(), &i, None);
         assert_eq!(s.problems.len(), 2, "{:?}", s.problems); // foreign ABI + mismatch
     }
 

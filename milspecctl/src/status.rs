@@ -1,6 +1,6 @@
 //! Parser for `/proc/milspec/status` (format: `docs/status.md`).
 
-use milspec_abi::{status_keys as keys, PlatformState};
+use milspec_abi::{status_keys as keys, PlatformState, SecurityLevel};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -31,6 +31,12 @@ pub struct ProcStatus {
     pub platform_product: String,
     pub bios_version: String,
     pub platform_state: PlatformStateName,
+    /// `security_level` as a number (the file says `name (number)`).
+    pub security_level: u32,
+    pub security_level_locked: bool,
+    pub events_total: u64,
+    pub events_lost: u64,
+    pub tokens: u32,
     /// All keys in the file, including the ones above.
     pub fields: BTreeMap<String, String>,
 }
@@ -91,7 +97,36 @@ impl ProcStatus {
                 key: keys::PLATFORM_STATE,
                 value: state_raw.clone(),
             })?;
+        let number = |k: &'static str| -> Result<u64, ParseError> {
+            let raw = get(k)?;
+            raw.parse()
+                .map_err(|_| ParseError::InvalidValue { key: k, value: raw })
+        };
+        let yes_no = |k: &'static str| -> Result<bool, ParseError> {
+            match get(k)?.as_str() {
+                "yes" => Ok(true),
+                "no" => Ok(false),
+                other => Err(ParseError::InvalidValue {
+                    key: k,
+                    value: other.to_owned(),
+                }),
+            }
+        };
+        let level_raw = get(keys::SECURITY_LEVEL)?;
+        let security_level = parse_level(&level_raw).ok_or(ParseError::InvalidValue {
+            key: keys::SECURITY_LEVEL,
+            value: level_raw.clone(),
+        })?;
+        let tokens = number(keys::TOKENS)?;
         Ok(ProcStatus {
+            security_level: security_level as u32,
+            security_level_locked: yes_no(keys::SECURITY_LEVEL_LOCKED)?,
+            events_total: number(keys::EVENTS_TOTAL)?,
+            events_lost: number(keys::EVENTS_LOST)?,
+            tokens: u32::try_from(tokens).map_err(|_| ParseError::InvalidValue {
+                key: keys::TOKENS,
+                value: tokens.to_string(),
+            })?,
             abi_version,
             module_version: get(keys::MODULE_VERSION)?,
             platform_vendor: get(keys::PLATFORM_VENDOR)?,
@@ -103,12 +138,22 @@ impl ProcStatus {
     }
 }
 
+/// Parses `name (number)`; both parts must agree.
+fn parse_level(raw: &str) -> Option<SecurityLevel> {
+    let (name, rest) = raw.split_once(" (")?;
+    let number: u32 = rest.strip_suffix(')')?.parse().ok()?;
+    let level = SecurityLevel::parse(name)?;
+    (level as u32 == number).then_some(level)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const GOOD: &str = "abi_version: 1\nmodule_version: 0.1.0\nplatform_vendor: Dell Inc.\n\
-platform_product: Latitude 5450\nbios_version: 1.2.3\nplatform_state: supported\n";
+platform_product: Latitude 5450\nbios_version: 1.2.3\nplatform_state: supported\n\
+security_level: paranoid (3)\nsecurity_level_locked: yes\nevents_total: 12\nevents_lost: 0\n\
+tokens: 5\n";
 
     #[test]
     fn parses_a_good_file() {
@@ -117,7 +162,10 @@ platform_product: Latitude 5450\nbios_version: 1.2.3\nplatform_state: supported\
         assert_eq!(s.platform_vendor, "Dell Inc.");
         assert_eq!(s.platform_product, "Latitude 5450");
         assert_eq!(s.platform_state.0, PlatformState::Supported);
-        assert_eq!(s.fields.len(), 6);
+        assert_eq!(s.security_level, 3);
+        assert!(s.security_level_locked);
+        assert_eq!((s.events_total, s.events_lost, s.tokens), (12, 0, 5));
+        assert_eq!(s.fields.len(), 11);
     }
 
     #[test]
@@ -135,7 +183,7 @@ platform_product: Latitude 5450\nbios_version: 1.2.3\nplatform_state: supported\
         ));
         assert!(matches!(
             ProcStatus::parse(&format!("{GOOD}abi_version: 1\n")),
-            Err(ParseError::Duplicate { line: 7, .. })
+            Err(ParseError::Duplicate { line: 12, .. })
         ));
         assert_eq!(
             ProcStatus::parse(&GOOD.replace("bios_version: 1.2.3\n", "")),
@@ -155,6 +203,22 @@ platform_product: Latitude 5450\nbios_version: 1.2.3\nplatform_state: supported\
                 ..
             })
         ));
+        for (from, to) in [
+            ("paranoid (3)", "paranoid (2)"),
+            ("paranoid (3)", "paranoid"),
+            ("paranoid (3)", "max (9)"),
+            ("locked: yes", "locked: maybe"),
+            ("tokens: 5", "tokens: -1"),
+            ("events_lost: 0", "events_lost: many"),
+        ] {
+            assert!(
+                matches!(
+                    ProcStatus::parse(&GOOD.replace(from, to)),
+                    Err(ParseError::InvalidValue { .. })
+                ),
+                "{to}"
+            );
+        }
         assert!(matches!(
             ProcStatus::parse("Bad Key: 1\n"),
             Err(ParseError::Malformed { .. })

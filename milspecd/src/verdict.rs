@@ -115,7 +115,8 @@ mod tests {
     fn snapshot(state: &str, info_version: &str) -> Snapshot {
         let proc = ProcStatus::parse(&format!(
             "abi_version: 1\nmodule_version: 0.1.0\nplatform_vendor: V\nplatform_product: P\n\
-bios_version: 1\nplatform_state: {state}\n"
+bios_version: 1\nplatform_state: {state}\nsecurity_level: standard (1)\n\
+security_level_locked: no\nevents_total: 1\nevents_lost: 0\ntokens: 0\n"
         ))
         .unwrap();
         let info = DeviceInfo {
@@ -123,7 +124,7 @@ bios_version: 1\nplatform_state: {state}\n"
             module_version: info_version.into(),
             platform_state: PlatformState::parse(state).unwrap(),
         };
-        Snapshot::from_parts(proc, &info)
+        Snapshot::from_parts(proc, &info, None)
     }
 
     #[test]

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Suite for the emulated Dell Latitude 5450 (boot with --platform dell --no-load).
+# Arguments are passed to milspec-guest-tests (e.g. smaller fuzz/stress sizes).
 . /tests/lib.sh
 
 t "milspecctl load binds on the Latitude 5450" milspecctl load --file "$KO"
@@ -9,7 +10,7 @@ t_out "status says supported" '^platform_state: supported$' cat /proc/milspec/st
 t_out "kernel log announces the platform" 'dell_milspec: 0\.1\.0 loaded on Dell Inc\. Latitude 5450 \(supported\)' dmesg
 t_out "lsmod lists the module" '^dell_milspec ' lsmod
 
-guest_tests --expect-state supported
+guest_tests --expect-state supported basic api fuzz-user fuzz stress race "$@"
 
 t_out "milspecctl status (human) names the platform" 'Latitude 5450' milspecctl status
 t_rc "milspecd --once is healthy (exit 0)" 0 milspecd --once
