@@ -8,15 +8,16 @@
 #   make kernel     build or find the cached reference kernel
 #   make tools      release build of milspecctl and milspecd for this host
 #   make guest-bins static binaries for the VM (tools + in-guest tests)
+#   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
 #   make clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
-.PHONY: module deps kernel tools guest-bins check demo vm-test clean help
+.PHONY: module deps kernel tools guest-bins check demo vm-test fuzz clean help
 
 help:
-	@sed -n '4,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,13p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -41,6 +42,11 @@ check:
 
 demo:
 	@scripts/demo.sh
+
+FUZZ_ITERS ?= 500000000
+fuzz:
+	MILSPEC_FUZZ_ITERS=$(FUZZ_ITERS) cargo test --release --locked -p milspec-smbios \
+		--test parse fuzz_smoke -- --nocapture
 
 clean:
 	rm -rf target

@@ -117,6 +117,13 @@ impl State {
             uid,
             pid
         );
+        if change.to == SecurityLevel::ParanoidPlus {
+            // The daemon raises lockdown; the module reports where it stands.
+            pr_info!(
+                "paranoid_plus: kernel lockdown is {}\n",
+                crate::lockdown::state().as_str()
+            );
+        }
         let ev = new_event(
             EventKind::LevelChanged,
             change.from as u32,

@@ -13,6 +13,17 @@ t_out "lsmod lists the module" '^dell_milspec ' lsmod
 guest_tests --expect-state supported basic api fuzz-user fuzz stress race "$@"
 
 t_out "milspecctl status (human) names the platform" 'Latitude 5450' milspecctl status
+t_out "milspecctl level shows the level" '^standard \(1\)$' milspecctl level
+t_out "milspecctl level enhanced" 'standard -> enhanced' milspecctl level enhanced
+t_rc "milspecctl level enhanced again: nothing to do (2)" 2 milspecctl level enhanced
+t "milspecctl level standard" milspecctl level standard
+t_rc "milspecctl level bogus: usage error (64)" 64 milspecctl level bogus
+t_out "milspecctl events lists the level changes" 'level_changed +uid=0 pid=[0-9]+ enhanced -> standard' milspecctl events
+t_out "milspecctl --json events" '"kind":"level_changed"' milspecctl --json events
+t_out "milspecctl allowlist set" 'allowlist: milspec_probe_ok' milspecctl allowlist set milspec_probe_ok
+t_out "status shows the allowlist" '^module_load_allowlist: set, 1 entries' cat /proc/milspec/status
+t "milspecctl allowlist clear" milspecctl allowlist clear
+t_out "milspecctl tokens (none on this VM)" 'calling interface: absent, 0 tokens' milspecctl tokens
 t_rc "milspecd --once is healthy (exit 0)" 0 milspecd --once
 t_out "loading twice is refused: already loaded" 'already loaded' milspecctl load --file "$KO"
 t_rc "loading twice exits 1" 1 milspecctl load --file "$KO"
