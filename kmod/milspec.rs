@@ -70,7 +70,7 @@ impl kernel::Module for MilspecModule {
         else {
             pr_err!(
                 "invalid level='{}': use disabled, standard, enhanced, paranoid, paranoid_plus or 0-4\n",
-                text::Printable(Some(level_param))
+                text::Printable::cstr(Some(level_param))
             );
             return Err(EINVAL);
         };
@@ -85,8 +85,8 @@ impl kernel::Module for MilspecModule {
             pr_info!(
                 "{} loaded on {} {} ({})\n",
                 version::MODULE_VERSION,
-                text::Printable(st.platform.vendor),
-                text::Printable(st.platform.product),
+                text::Printable::cstr(st.platform.vendor),
+                text::Printable::cstr(st.platform.product),
                 st.platform.state.as_str()
             );
             st.record_load_events();

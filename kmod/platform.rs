@@ -44,15 +44,15 @@ impl Platform {
         } else if force {
             pr_warn!(
                 "force=1: binding to unsupported platform '{}' '{}'; status shows 'forced'\n",
-                Printable(vendor),
-                Printable(product)
+                Printable::cstr(vendor),
+                Printable::cstr(product)
             );
             PlatformState::Forced
         } else {
             pr_info!(
                 "platform '{}' '{}' is not a supported Dell MIL-SPEC machine; not loading (force=1 overrides)\n",
-                Printable(vendor),
-                Printable(product)
+                Printable::cstr(vendor),
+                Printable::cstr(product)
             );
             return Err(ENODEV);
         };

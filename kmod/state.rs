@@ -15,6 +15,7 @@ use crate::events::{new_event, EventRing};
 use crate::platform::Platform;
 use crate::shim;
 use crate::smbios::Scan;
+use crate::text::Printable;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use kernel::prelude::*;
@@ -182,7 +183,7 @@ impl State {
                 if enforcing && !inner.allowlist.contains(name) {
                     pr_warn!(
                         "refused to load module '{}': not on the allowlist (level {})\n",
-                        BStrDisplay(name),
+                        Printable(name),
                         inner.level.as_str()
                     );
                     let ev = new_event(EventKind::ModuleDenied, 0, 0, name);
@@ -210,23 +211,6 @@ pub(crate) enum ModuleAction {
     Coming,
     Live,
     Going,
-}
-
-/// Displays module-name bytes (kernel module names are ASCII) for the log.
-pub(crate) struct BStrDisplay<'a>(pub(crate) &'a [u8]);
-
-impl core::fmt::Display for BStrDisplay<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for &b in self.0 {
-            let c = if b.is_ascii_graphic() {
-                char::from(b)
-            } else {
-                '?'
-            };
-            core::fmt::Write::write_char(f, c)?;
-        }
-        Ok(())
-    }
 }
 
 /// Maps an ABI validation error to an errno.

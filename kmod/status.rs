@@ -47,9 +47,24 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
 
     writeln!(w, "{}: {}", keys::ABI_VERSION, ABI_VERSION)?;
     writeln!(w, "{}: {}", keys::MODULE_VERSION, MODULE_VERSION)?;
-    writeln!(w, "{}: {}", keys::PLATFORM_VENDOR, Printable(p.vendor))?;
-    writeln!(w, "{}: {}", keys::PLATFORM_PRODUCT, Printable(p.product))?;
-    writeln!(w, "{}: {}", keys::BIOS_VERSION, Printable(p.bios_version))?;
+    writeln!(
+        w,
+        "{}: {}",
+        keys::PLATFORM_VENDOR,
+        Printable::cstr(p.vendor)
+    )?;
+    writeln!(
+        w,
+        "{}: {}",
+        keys::PLATFORM_PRODUCT,
+        Printable::cstr(p.product)
+    )?;
+    writeln!(
+        w,
+        "{}: {}",
+        keys::BIOS_VERSION,
+        Printable::cstr(p.bios_version)
+    )?;
     writeln!(w, "{}: {}", keys::PLATFORM_STATE, p.state.as_str())?;
     writeln!(
         w,
