@@ -772,6 +772,16 @@ pub const TOKENS_REQUEST_SIZE: usize = 32;
 /// `MILSPEC_IOC_GET_TOKENS` (needs `CAP_SYS_ADMIN`: tokens are root-only).
 pub const IOC_GET_TOKENS: u32 = iowr(0x06, TOKENS_REQUEST_SIZE);
 
+/// Every command of this ABI, in number order.
+pub const ALL_COMMANDS: [u32; 6] = [
+    IOC_GET_INFO,
+    IOC_GET_STATUS,
+    IOC_SET_LEVEL,
+    IOC_GET_EVENTS,
+    IOC_SET_ALLOWLIST,
+    IOC_GET_TOKENS,
+];
+
 wire_struct! {
     /// One Dell SMBIOS token.
     pub struct TokenEntry [8] {

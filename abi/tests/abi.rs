@@ -321,14 +321,7 @@ fn module_names() {
 
 #[test]
 fn every_ioctl_number_is_distinct_and_uses_our_magic() {
-    let all = [
-        IOC_GET_INFO,
-        IOC_GET_STATUS,
-        IOC_SET_LEVEL,
-        IOC_GET_EVENTS,
-        IOC_SET_ALLOWLIST,
-        IOC_GET_TOKENS,
-    ];
+    let all = ALL_COMMANDS;
     for (i, a) in all.iter().enumerate() {
         assert_eq!((a >> 8) & 0xff, IOCTL_MAGIC);
         for b in &all[i + 1..] {

@@ -287,14 +287,7 @@ pub fn every_command_rejects_bad_input(_: &Config) -> TestResult {
     let mut buf = Mapping::new(1 << 20)?;
 
     // Each command with: bad struct pointers -> EFAULT.
-    for cmd in [
-        IOC_GET_INFO,
-        IOC_GET_STATUS,
-        IOC_SET_LEVEL,
-        IOC_GET_EVENTS,
-        IOC_SET_ALLOWLIST,
-        IOC_GET_TOKENS,
-    ] {
+    for cmd in ALL_COMMANDS {
         for arg in [0usize, 1, unmapped, kernel_addr, usize::MAX] {
             let got = raw_ioctl(fd, cmd, arg);
             check(got == Err(libc::EFAULT), || {

@@ -8,14 +8,7 @@ use milspec_abi::*;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 
-const CMDS: [u32; 6] = [
-    IOC_GET_INFO,
-    IOC_GET_STATUS,
-    IOC_SET_LEVEL,
-    IOC_GET_EVENTS,
-    IOC_SET_ALLOWLIST,
-    IOC_GET_TOKENS,
-];
+const CMDS: [u32; 6] = ALL_COMMANDS;
 
 fn struct_size(cmd: u32) -> usize {
     ((cmd >> 16) & 0x3fff) as usize
