@@ -1,11 +1,16 @@
 //! Library behind `milspecctl` (and used by `milspecd`): reading the module's
-//! status from `/proc/milspec/status` and `/dev/milspec`, and loading/unloading
-//! module files with `finit_module(2)`/`delete_module(2)`.
+//! status from `/proc/milspec/status` and `/dev/milspec`, loading/unloading module
+//! files with `finit_module(2)`/`delete_module(2)`, reading `.ko` files
+//! (`modfile`), the tamper-evident audit log (`audit`) and crash-safe writes
+//! (`fsutil`). The versioned store and its transactions build on the last three.
 
+pub mod audit;
 pub mod cli;
 pub mod device;
 pub mod exit;
+pub mod fsutil;
 pub mod kmod;
+pub mod modfile;
 pub mod paths;
 pub mod snapshot;
 pub mod status;

@@ -1,0 +1,252 @@
+//! Reading a kernel module file (`.ko`) without `modinfo`: ELF checks, the
+//! `.modinfo` section, and the appended module signature.
+
+use object::{Architecture, BinaryFormat, Object, ObjectKind, ObjectSection};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// Trailer the kernel's `sign-file` appends after the signature.
+pub const SIG_MAGIC: &[u8] = b"~Module signature appended~\n";
+/// `struct module_signature`: algo, hash, id_type, signer_len, key_id_len,
+/// 3 pad bytes, big-endian u32 sig_len.
+const SIG_INFO_LEN: usize = 12;
+/// `id_type` of a PKCS#7 signature (the only kind current kernels produce).
+pub const PKEY_ID_PKCS7: u8 = 2;
+
+/// Why a file is not a usable module.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ModFileError {
+    #[error("not an ELF file")]
+    NotElf,
+    #[error("not a valid ELF object: {0}")]
+    BadElf(String),
+    #[error("built for {0}, but this machine is x86_64")]
+    WrongArch(String),
+    #[error("not a kernel module: ELF type is {0}, expected a relocatable object")]
+    NotRelocatable(String),
+    #[error("not a kernel module: no .modinfo section")]
+    NoModinfo,
+    #[error(".modinfo entry {0:?} is not key=value text")]
+    BadModinfo(String),
+    #[error(".modinfo has no {0:?} entry")]
+    MissingKey(&'static str),
+    #[error("the appended signature is truncated or malformed")]
+    BadSignature,
+}
+
+/// The appended signature's header fields.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Signature {
+    /// `id_type` (2 = PKCS#7).
+    pub id_type: u8,
+    /// Length of the signature blob (PKCS#7 DER).
+    pub sig_len: u32,
+}
+
+/// What a module file says about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModFile {
+    pub sha256: String,
+    pub size: u64,
+    pub name: String,
+    pub version: Option<String>,
+    pub vermagic: String,
+    pub srcversion: Option<String>,
+    /// Every `.modinfo` entry (repeated keys, like `parm`, joined with `\n`).
+    pub modinfo: BTreeMap<String, String>,
+    pub signature: Option<Signature>,
+}
+
+/// The appended signature, if any, and the length of the ELF part before it.
+fn split_signature(bytes: &[u8]) -> Result<(usize, Option<Signature>), ModFileError> {
+    let Some(body_end) = bytes.len().checked_sub(SIG_MAGIC.len()) else {
+        return Ok((bytes.len(), None));
+    };
+    if bytes.get(body_end..) != Some(SIG_MAGIC) {
+        return Ok((bytes.len(), None));
+    }
+    let info_start = body_end
+        .checked_sub(SIG_INFO_LEN)
+        .ok_or(ModFileError::BadSignature)?;
+    let info = bytes
+        .get(info_start..body_end)
+        .ok_or(ModFileError::BadSignature)?;
+    let [_algo, _hash, id_type, signer_len, key_id_len, _, _, _, l0, l1, l2, l3] = *info else {
+        return Err(ModFileError::BadSignature);
+    };
+    let sig_len = u32::from_be_bytes([l0, l1, l2, l3]);
+    let extra = usize::from(signer_len) + usize::from(key_id_len) + sig_len as usize;
+    let elf_end = info_start
+        .checked_sub(extra)
+        .ok_or(ModFileError::BadSignature)?;
+    if sig_len == 0 {
+        return Err(ModFileError::BadSignature);
+    }
+    Ok((elf_end, Some(Signature { id_type, sig_len })))
+}
+
+/// Inspects the bytes of a `.ko` file.
+pub fn inspect(bytes: &[u8]) -> Result<ModFile, ModFileError> {
+    if !bytes.starts_with(b"\x7fELF") {
+        return Err(ModFileError::NotElf);
+    }
+    let (elf_end, signature) = split_signature(bytes)?;
+    let elf = bytes.get(..elf_end).ok_or(ModFileError::BadSignature)?;
+    let file = object::File::parse(elf).map_err(|e| ModFileError::BadElf(e.to_string()))?;
+    if file.format() != BinaryFormat::Elf {
+        return Err(ModFileError::NotElf);
+    }
+    if file.architecture() != Architecture::X86_64 {
+        return Err(ModFileError::WrongArch(format!(
+            "{:?}",
+            file.architecture()
+        )));
+    }
+    if file.kind() != ObjectKind::Relocatable {
+        return Err(ModFileError::NotRelocatable(format!("{:?}", file.kind())));
+    }
+    let section = file
+        .section_by_name(".modinfo")
+        .ok_or(ModFileError::NoModinfo)?;
+    let data = section
+        .data()
+        .map_err(|e| ModFileError::BadElf(e.to_string()))?;
+    let mut modinfo: BTreeMap<String, String> = BTreeMap::new();
+    for entry in data.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+        let text = std::str::from_utf8(entry)
+            .map_err(|_| ModFileError::BadModinfo(String::from_utf8_lossy(entry).into()))?;
+        let (k, v) = text
+            .split_once('=')
+            .ok_or_else(|| ModFileError::BadModinfo(text.into()))?;
+        modinfo
+            .entry(k.to_owned())
+            .and_modify(|old| {
+                old.push('\n');
+                old.push_str(v);
+            })
+            .or_insert_with(|| v.to_owned());
+    }
+    let name = modinfo
+        .get("name")
+        .cloned()
+        .ok_or(ModFileError::MissingKey("name"))?;
+    let vermagic = modinfo
+        .get("vermagic")
+        .cloned()
+        .ok_or(ModFileError::MissingKey("vermagic"))?;
+    Ok(ModFile {
+        sha256: Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        size: bytes.len() as u64,
+        name,
+        version: modinfo.get("version").cloned(),
+        vermagic,
+        srcversion: modinfo.get("srcversion").cloned(),
+        modinfo,
+        signature,
+    })
+}
+
+/// The kernel release a vermagic string is for (its first word).
+pub fn vermagic_release(vermagic: &str) -> &str {
+    vermagic.split_whitespace().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal relocatable x86_64 ELF with a `.modinfo` section, built with the
+    /// `object` crate's writer.
+    fn fake_ko(modinfo: &[&str], arch: Architecture) -> Vec<u8> {
+        use object::write::Object as W;
+        let mut obj = W::new(BinaryFormat::Elf, arch, object::Endianness::Little);
+        let sec = obj.add_section(Vec::new(), b".modinfo".to_vec(), object::SectionKind::Data);
+        let mut data = Vec::new();
+        for e in modinfo {
+            data.extend_from_slice(e.as_bytes());
+            data.push(0);
+        }
+        obj.append_section_data(sec, &data, 1);
+        obj.write().unwrap()
+    }
+
+    const GOOD: &[&str] = &[
+        "version=1.0.1",
+        "license=GPL",
+        "parm=force:bool",
+        "parm=level:charp",
+        "srcversion=ABCDEF0123456789",
+        "name=dell_milspec",
+        "vermagic=6.12.117 SMP mod_unload ",
+    ];
+
+    #[test]
+    fn reads_modinfo_of_an_unsigned_module() {
+        let ko = fake_ko(GOOD, Architecture::X86_64);
+        let m = inspect(&ko).unwrap();
+        assert_eq!(m.name, "dell_milspec");
+        assert_eq!(m.version.as_deref(), Some("1.0.1"));
+        assert_eq!(m.srcversion.as_deref(), Some("ABCDEF0123456789"));
+        assert_eq!(vermagic_release(&m.vermagic), "6.12.117");
+        assert_eq!(m.modinfo["parm"], "force:bool\nlevel:charp");
+        assert_eq!(m.signature, None);
+        assert_eq!(m.size, ko.len() as u64);
+        assert_eq!(m.sha256.len(), 64);
+    }
+
+    #[test]
+    fn reads_an_appended_signature() {
+        let mut ko = fake_ko(GOOD, Architecture::X86_64);
+        let unsigned = inspect(&ko).unwrap();
+        let sig = vec![0x30u8; 300];
+        ko.extend_from_slice(&sig);
+        ko.extend_from_slice(&[0, 0, PKEY_ID_PKCS7, 0, 0, 0, 0, 0]);
+        ko.extend_from_slice(&(sig.len() as u32).to_be_bytes());
+        ko.extend_from_slice(SIG_MAGIC);
+        let m = inspect(&ko).unwrap();
+        assert_eq!(
+            m.signature,
+            Some(Signature {
+                id_type: PKEY_ID_PKCS7,
+                sig_len: 300
+            })
+        );
+        assert_eq!(m.modinfo, unsigned.modinfo);
+        assert_ne!(m.sha256, unsigned.sha256);
+    }
+
+    #[test]
+    fn refuses_bad_files_with_clear_errors() {
+        assert_eq!(inspect(b"hello"), Err(ModFileError::NotElf));
+        assert_eq!(inspect(b""), Err(ModFileError::NotElf));
+        let ko = fake_ko(GOOD, Architecture::X86_64);
+        assert!(matches!(inspect(&ko[..64]), Err(ModFileError::BadElf(_))));
+        let arm = fake_ko(GOOD, Architecture::Aarch64);
+        assert!(matches!(inspect(&arm), Err(ModFileError::WrongArch(_))));
+        let no_name = fake_ko(&GOOD[..5], Architecture::X86_64);
+        assert_eq!(inspect(&no_name), Err(ModFileError::MissingKey("name")));
+        let garbage = fake_ko(&["no equals sign"], Architecture::X86_64);
+        assert!(matches!(
+            inspect(&garbage),
+            Err(ModFileError::BadModinfo(_))
+        ));
+        // a signature trailer claiming more bytes than the file has
+        let mut bad_sig = fake_ko(GOOD, Architecture::X86_64);
+        bad_sig.extend_from_slice(&[0, 0, 2, 0, 0, 0, 0, 0]);
+        bad_sig.extend_from_slice(&u32::MAX.to_be_bytes());
+        bad_sig.extend_from_slice(SIG_MAGIC);
+        assert_eq!(inspect(&bad_sig), Err(ModFileError::BadSignature));
+    }
+
+    #[test]
+    fn a_shared_object_is_not_a_module() {
+        let exe = std::fs::read("/proc/self/exe").unwrap();
+        assert!(matches!(
+            inspect(&exe),
+            Err(ModFileError::NotRelocatable(_))
+        ));
+    }
+}
