@@ -14,3 +14,4 @@ pub mod modfile;
 pub mod paths;
 pub mod snapshot;
 pub mod status;
+pub mod store;
