@@ -19,13 +19,14 @@ Exit codes:
   2   nothing to do (e.g. unload when not loaded, level already set)
   3   module not loaded
   4   the module's status file and ioctl disagree, or its ABI is not this tool's
+  5   verification failed (audit log tampered, store file corrupt)
   64  usage error
 
 With --json, stdout carries exactly one JSON document (errors too, as
 {\"error\": {\"kind\": ..., \"message\": ...}}) and nothing is printed on stderr.
 
-Environment: MILSPEC_PROC_STATUS and MILSPEC_DEVICE override /proc/milspec/status
-and /dev/milspec (for tests).";
+Environment: MILSPEC_ROOT (as --root); MILSPEC_PROC_STATUS and MILSPEC_DEVICE
+override /proc/milspec/status and /dev/milspec (for tests).";
 
 /// Manage the dell_milspec kernel module.
 #[derive(Debug, Parser)]
@@ -34,6 +35,17 @@ pub struct Cli {
     /// Print one JSON document on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Root for the module store and the audit log (<DIR>/var/lib/milspec,
+    /// <DIR>/var/log/milspec); also MILSPEC_ROOT. Default: /.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "MILSPEC_ROOT",
+        default_value = "/"
+    )]
+    pub root: std::path::PathBuf,
 
     #[command(subcommand)]
     pub command: Command,
@@ -77,12 +89,41 @@ pub enum Command {
     },
     /// List the Dell SMBIOS tokens (needs CAP_SYS_ADMIN).
     Tokens,
+    /// Install a module file into the versioned store (checks that it is an x86_64
+    /// ELF kernel module named dell_milspec and reads its .modinfo).
+    Install {
+        /// The .ko file.
+        file: PathBuf,
+        /// Replace a version that is already installed.
+        #[arg(long)]
+        reinstall: bool,
+    },
+    /// List the versions in the store.
+    List,
+    /// Remove a version from the store.
+    Remove {
+        /// The version to remove.
+        version: String,
+    },
+    /// Show the audit log: every action milspecctl took.
+    History,
+    /// Check the audit log's hash chain.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Set or clear the module-load allowlist (needs CAP_SYS_ADMIN; only before the
     /// level is locked).
     Allowlist {
         #[command(subcommand)]
         action: AllowlistAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Verify that no line was edited, removed or reordered.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,17 +138,17 @@ pub enum AllowlistAction {
 }
 
 /// Result of a command: exit code plus what to print.
-struct Outcome {
-    code: i32,
-    json: Value,
-    text: String,
+pub(crate) struct Outcome {
+    pub(crate) code: i32,
+    pub(crate) json: Value,
+    pub(crate) text: String,
 }
 
 /// A failure with a stable `kind` for `--json` consumers.
-struct Failure {
-    code: i32,
-    kind: &'static str,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) code: i32,
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
 }
 
 impl From<SnapshotError> for Failure {
@@ -146,7 +187,7 @@ impl From<KmodError> for Failure {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
@@ -468,6 +509,15 @@ where
         Command::Events { from, limit } => events(&paths, *from, *limit),
         Command::Tokens => tokens(&paths),
         Command::Allowlist { action } => allowlist(&paths, action),
+        Command::Install { file, reinstall } => {
+            crate::store_cmds::install(&cli.root, file, *reinstall)
+        }
+        Command::List => crate::store_cmds::list(&cli.root),
+        Command::Remove { version } => crate::store_cmds::remove(&cli.root, version),
+        Command::History => crate::store_cmds::history(&cli.root),
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => crate::store_cmds::audit_verify(&cli.root),
     };
     match result {
         Ok(out) => {

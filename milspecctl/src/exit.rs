@@ -10,5 +10,7 @@ pub const NOTHING_TO_DO: i32 = 2;
 pub const NOT_LOADED: i32 = 3;
 /// The module's two views of its state disagree, or its ABI is not ours.
 pub const INCONSISTENT: i32 = 4;
+/// A verification failed (audit chain broken, stored file corrupt).
+pub const VERIFY_FAILED: i32 = 5;
 /// Bad command line (sysexits.h `EX_USAGE`).
 pub const USAGE: i32 = 64;

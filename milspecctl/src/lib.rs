@@ -15,3 +15,4 @@ pub mod paths;
 pub mod snapshot;
 pub mod status;
 pub mod store;
+mod store_cmds;

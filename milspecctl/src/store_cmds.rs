@@ -1,0 +1,253 @@
+//! The store commands of `milspecctl` (install, list, remove, history, audit):
+//! each recovers an interrupted operation first and records itself in the audit
+//! log.
+
+use crate::audit::{Action, AuditLog};
+use crate::cli::{error_chain, Failure, Outcome};
+use crate::exit;
+use crate::store::{Recovery, Store, StoreError};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+fn audit_log(root: &Path) -> AuditLog {
+    AuditLog::new(&root.join("var/log/milspec"))
+}
+
+fn uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        let (code, kind) = match &e {
+            StoreError::NotAModule { .. }
+            | StoreError::WrongModule { .. }
+            | StoreError::NoVersion { .. } => (exit::FAILURE, "invalid_module"),
+            StoreError::AlreadyInstalled(_) => (exit::NOTHING_TO_DO, "already_installed"),
+            StoreError::NotInstalled(_) => (exit::FAILURE, "not_installed"),
+            StoreError::Corrupt { .. } => (exit::VERIFY_FAILED, "store_corrupt"),
+            StoreError::Io { .. } | StoreError::Injected(_) => (exit::FAILURE, "io"),
+        };
+        Failure {
+            code,
+            kind,
+            message: error_chain(&e),
+        }
+    }
+}
+
+fn audit_failure(e: crate::audit::AuditError) -> Failure {
+    Failure {
+        code: exit::VERIFY_FAILED,
+        kind: "audit",
+        message: error_chain(&e),
+    }
+}
+
+/// Opens the store and finishes or undoes an interrupted operation. Returns a
+/// note for the output when something was repaired.
+fn open_store(root: &Path) -> Result<(Store, Option<String>), Failure> {
+    let store = Store::open(root)?;
+    let note = match store.recover()? {
+        Recovery::Clean => None,
+        Recovery::RolledForward(j) => Some(format!("completed an interrupted operation: {j:?}")),
+        Recovery::RolledBack(j) => Some(format!("undid an interrupted operation: {j:?}")),
+    };
+    if let Some(n) = &note {
+        record(root, "recover", "ok", BTreeMap::new(), 0.0, Some(n.clone()))?;
+    }
+    Ok((store, note))
+}
+
+fn record(
+    root: &Path,
+    action: &str,
+    result: &str,
+    versions: BTreeMap<String, String>,
+    duration: f64,
+    detail: Option<String>,
+) -> Result<(), Failure> {
+    audit_log(root)
+        .append(
+            Action {
+                action: action.into(),
+                result: result.into(),
+                deployment_id: None,
+                component_versions: versions,
+                rollback_occurred: false,
+                duration_seconds: duration,
+                detail,
+            },
+            uid(),
+        )
+        .map(|_| ())
+        .map_err(audit_failure)
+}
+
+fn with_note(mut text: String, note: &Option<String>) -> String {
+    if let Some(n) = note {
+        text = format!("note: {n}\n{text}");
+    }
+    text
+}
+
+pub(crate) fn install(root: &Path, file: &Path, reinstall: bool) -> Result<Outcome, Failure> {
+    let start = Instant::now();
+    let (store, note) = open_store(root)?;
+    let result = store.install(file, reinstall, "file");
+    let secs = start.elapsed().as_secs_f64();
+    match result {
+        Ok(m) => {
+            let versions = BTreeMap::from([("installed".to_owned(), m.module_version.clone())]);
+            record(
+                root,
+                "install",
+                "ok",
+                versions,
+                secs,
+                Some(m.sha256.clone()),
+            )?;
+            Ok(Outcome {
+                code: exit::OK,
+                json: json!({ "installed": m, "repaired": note }),
+                text: with_note(
+                    format!(
+                        "installed {} {} (sha256 {}, for kernel {}, {})",
+                        m.module_name,
+                        m.module_version,
+                        &m.sha256[..16],
+                        m.kernel_release,
+                        if m.signature.is_some() {
+                            "signed"
+                        } else {
+                            "unsigned"
+                        }
+                    ),
+                    &note,
+                ),
+            })
+        }
+        Err(e) => {
+            let f = Failure::from(e);
+            record(
+                root,
+                "install",
+                "failed",
+                BTreeMap::new(),
+                secs,
+                Some(f.message.clone()),
+            )?;
+            Err(f)
+        }
+    }
+}
+
+pub(crate) fn list(root: &Path) -> Result<Outcome, Failure> {
+    let (store, note) = open_store(root)?;
+    let all = store.list()?;
+    let mut text: Vec<String> = all
+        .iter()
+        .map(|m| {
+            format!(
+                "{:<12} kernel {:<16} sha256 {} {}",
+                m.module_version,
+                m.kernel_release,
+                &m.sha256[..16],
+                if m.signature.is_some() {
+                    "signed"
+                } else {
+                    "unsigned"
+                }
+            )
+        })
+        .collect();
+    if text.is_empty() {
+        text.push("no versions installed".into());
+    }
+    Ok(Outcome {
+        code: exit::OK,
+        json: json!({ "versions": all, "repaired": note }),
+        text: with_note(text.join("\n"), &note),
+    })
+}
+
+pub(crate) fn remove(root: &Path, version: &str) -> Result<Outcome, Failure> {
+    let start = Instant::now();
+    let (store, note) = open_store(root)?;
+    let loaded = std::fs::read_to_string(milspec_abi::PROC_STATUS_PATH)
+        .ok()
+        .and_then(|t| crate::status::ProcStatus::parse(&t).ok())
+        .map(|s| s.module_version);
+    if loaded.as_deref() == Some(version) && root == Path::new("/") {
+        return Err(Failure {
+            code: exit::FAILURE,
+            kind: "refused",
+            message: format!("version {version} is loaded; unload or load another version first"),
+        });
+    }
+    store.remove(version)?;
+    let versions = BTreeMap::from([("removed".to_owned(), version.to_owned())]);
+    record(
+        root,
+        "remove",
+        "ok",
+        versions,
+        start.elapsed().as_secs_f64(),
+        None,
+    )?;
+    Ok(Outcome {
+        code: exit::OK,
+        json: json!({ "removed": version, "repaired": note }),
+        text: with_note(format!("removed {version}"), &note),
+    })
+}
+
+pub(crate) fn history(root: &Path) -> Result<Outcome, Failure> {
+    let log = audit_log(root);
+    let n = log.verify().map_err(audit_failure)?;
+    let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+    let records: Vec<crate::audit::Record> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let mut lines: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let versions: Vec<String> = r
+                .action
+                .component_versions
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!(
+                "{} uid={} {:<8} {:<7} {} {:.3}s",
+                r.timestamp,
+                r.uid,
+                r.action.action,
+                r.action.result,
+                versions.join(" "),
+                r.action.duration_seconds
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push("no history".into());
+    }
+    Ok(Outcome {
+        code: exit::OK,
+        json: json!({ "entries": records, "count": n }),
+        text: lines.join("\n"),
+    })
+}
+
+pub(crate) fn audit_verify(root: &Path) -> Result<Outcome, Failure> {
+    let log = audit_log(root);
+    let n = log.verify().map_err(audit_failure)?;
+    Ok(Outcome {
+        code: exit::OK,
+        json: json!({ "audit_log": log.path().display().to_string(), "lines": n, "intact": true }),
+        text: format!("audit log intact: {n} lines, hash chain verified"),
+    })
+}

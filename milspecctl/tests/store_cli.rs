@@ -1,0 +1,170 @@
+//! The store commands through the real binary, unprivileged, with --root in a
+//! temporary directory.
+
+use object::write::Object as W;
+use object::{Architecture, BinaryFormat};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn ko(version: &str) -> Vec<u8> {
+    let mut obj = W::new(
+        BinaryFormat::Elf,
+        Architecture::X86_64,
+        object::Endianness::Little,
+    );
+    let sec = obj.add_section(Vec::new(), b".modinfo".to_vec(), object::SectionKind::Data);
+    let info = format!(
+        "version={version}\0license=GPL\0name=dell_milspec\0vermagic=6.12.117 SMP mod_unload \0"
+    );
+    obj.append_section_data(sec, info.as_bytes(), 1);
+    obj.write().unwrap()
+}
+
+/// Runs milspecctl --json with `args`; returns (exit code, JSON, stderr).
+fn run(root: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_milspecctl"))
+        .arg("--json")
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {:?}", out.stdout));
+    (
+        out.status.code().unwrap(),
+        v,
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn install_list_remove_history_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for v in ["1.0.0", "1.0.1"] {
+        std::fs::write(root.join(format!("{v}.ko")), ko(v)).unwrap();
+    }
+    let a = root.join("1.0.0.ko");
+    let b = root.join("1.0.1.ko");
+
+    let (code, v, err) = run(root, &["install", a.to_str().unwrap()]);
+    assert_eq!((code, err.as_str()), (0, ""), "{v}");
+    assert_eq!(v["installed"]["module_version"], "1.0.0");
+    assert_eq!(run(root, &["install", b.to_str().unwrap()]).0, 0);
+
+    let (code, v, _) = run(root, &["install", a.to_str().unwrap()]);
+    assert_eq!(code, 2, "duplicate: nothing to do");
+    assert_eq!(v["error"]["kind"], "already_installed");
+    assert_eq!(
+        run(root, &["install", "--reinstall", a.to_str().unwrap()]).0,
+        0
+    );
+
+    let (_, v, _) = run(root, &["list"]);
+    let versions: Vec<&str> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["module_version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.0.0", "1.0.1"]);
+
+    let (code, _, _) = run(root, &["remove", "1.0.0"]);
+    assert_eq!(code, 0);
+    let (code, v, _) = run(root, &["remove", "1.0.0"]);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (1, Some("not_installed"))
+    );
+
+    let (code, v, _) = run(root, &["history"]);
+    assert_eq!(code, 0);
+    let actions: Vec<(&str, &str)> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("install", "ok"),
+            ("install", "ok"),
+            ("install", "failed"),
+            ("install", "ok"),
+            ("remove", "ok"),
+        ]
+    );
+    let (code, v, _) = run(root, &["audit", "verify"]);
+    assert_eq!((code, v["lines"].as_u64()), (0, Some(5)));
+
+    // The store and the audit log are private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &str| {
+        std::fs::metadata(root.join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("var/lib/milspec"), 0o700);
+    assert_eq!(mode("var/log/milspec/audit.jsonl"), 0o600);
+
+    // Tampering is detected, by `audit verify` and by `history`.
+    let log = root.join("var/log/milspec/audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replacen("\"failed\"", "\"ok\"", 1)).unwrap();
+    let (code, v, err) = run(root, &["audit", "verify"]);
+    assert_eq!(
+        (code, v["error"]["kind"].as_str()),
+        (5, Some("audit")),
+        "{v}"
+    );
+    assert!(err.is_empty());
+    assert_eq!(run(root, &["history"]).0, 5);
+}
+
+#[test]
+fn bad_files_are_refused_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("text.ko", b"hello".to_vec()),
+        ("truncated.ko", ko("1.0.0")[..80].to_vec()),
+        ("empty.ko", Vec::new()),
+    ];
+    for (name, bytes) in cases {
+        let p = root.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let (code, v, _) = run(root, &["install", p.to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}");
+        assert_eq!(v["error"]["kind"], "invalid_module", "{name}: {v}");
+    }
+    let (code, v, _) = run(root, &["install", "/nonexistent/x.ko"]);
+    assert_eq!((code, v["error"]["kind"].as_str()), (1, Some("io")));
+    let (_, v, _) = run(root, &["list"]);
+    assert_eq!(v["versions"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn an_interrupted_install_is_repaired_by_the_next_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let lib = root.join("var/lib/milspec");
+    std::fs::create_dir_all(lib.join("staging/9.9.9")).unwrap();
+    std::fs::write(lib.join("staging/9.9.9/dell_milspec.ko"), b"half").unwrap();
+    std::fs::write(
+        lib.join("journal.json"),
+        r#"{"op":"install","version":"9.9.9","sha256":"00","reinstall":false}"#,
+    )
+    .unwrap();
+    let (code, v, _) = run(root, &["list"]);
+    assert_eq!(code, 0);
+    assert!(v["repaired"].as_str().unwrap().contains("undid"), "{v}");
+    assert!(!lib.join("journal.json").exists());
+    assert!(!lib.join("staging/9.9.9").exists());
+    let (_, v, _) = run(root, &["history"]);
+    assert_eq!(v["entries"][0]["action"], "recover");
+}
