@@ -2,8 +2,19 @@
 
 //! Module version, reported by `/proc/milspec/status`, GET_INFO and `modinfo`.
 
-/// Kept equal to the Cargo workspace version (checked by a host test).
-pub(crate) const MODULE_VERSION: &str = "0.1.0";
+/// Kept equal to the Cargo workspace version (checked by a host test). Test builds
+/// (scripts/module.sh --test-version) set `MILSPEC_TEST_VERSION` to build other
+/// versions of the same source for the store/rollback tests.
+pub(crate) const MODULE_VERSION: &str = match option_env!("MILSPEC_TEST_VERSION") {
+    Some(v) => v,
+    None => RELEASE_VERSION,
+};
+
+const RELEASE_VERSION: &str = "0.1.0";
+
+/// Test builds only (`MILSPEC_TEST_FAIL_INIT` set at build time): `init` fails, to
+/// exercise automatic rollback. Never set for real builds.
+pub(crate) const TEST_FAIL_INIT: bool = option_env!("MILSPEC_TEST_FAIL_INIT").is_some();
 
 const KEY: &[u8] = b"version=";
 const MODINFO_LEN: usize = KEY.len() + MODULE_VERSION.len() + 1;

@@ -2,10 +2,14 @@
 # Builds dell_milspec.ko and prints its path. Warnings are errors (C -Werror, Rust
 # -Dwarnings).
 #
-# Usage: scripts/module.sh [--variant default|kasan] [--test-modules]
+# Usage: scripts/module.sh [--variant default|kasan] [--test-modules | --test-versions]
 #
 # --test-modules builds the allowlist test modules of tests/modules instead (in
 # target/test-modules/<variant>/) and prints that directory.
+# --test-versions builds dell_milspec as versions 1.0.0, 1.0.1 and a 1.0.2 whose
+# init fails (build-time knobs MILSPEC_TEST_VERSION / MILSPEC_TEST_FAIL_INIT, for
+# the store and rollback tests) into target/test-versions/<variant>/<version>.ko
+# and prints that directory.
 #
 # With KDIR set, builds against that tree at the repository root (what `make` and
 # DKMS do). Without it, builds against the reference kernel of the variant: the
@@ -18,10 +22,12 @@ root=$(cd "$here/.." && pwd)
 
 variant=default
 test_modules=0
+test_versions=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--variant) variant=$2; shift 2 ;;
 	--test-modules) test_modules=1; shift ;;
+	--test-versions) test_versions=1; shift ;;
 	*) echo "module.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
@@ -56,6 +62,31 @@ if [ -s "$KDIR/.milspec-make-args" ]; then
 		[ -z "$arg" ] || extra+=("$arg")
 	done <"$KDIR/.milspec-make-args"
 fi
-make -s -C "$KDIR" M="$src" "${extra[@]}" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
-	BINDGEN="$BINDGEN" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
+kbuild() {
+	make -s -C "$KDIR" M="$1" "${extra[@]}" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
+		BINDGEN="$BINDGEN" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
+}
+
+if [ $test_versions -eq 1 ]; then
+	out=$root/target/test-versions/$variant
+	mkdir -p "$out"
+	for spec in 1.0.0: 1.0.1: 1.0.2:fail; do
+		ver=${spec%%:*}
+		dir=$root/target/test-versions/src-$variant-$ver
+		mkdir -p "$dir/abi/src" "$dir/smbios/src" "$dir/kmod"
+		cp "$root/Kbuild" "$dir/"
+		cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$dir/kmod/"
+		cp "$root/abi/src/uapi.rs" "$dir/abi/src/"
+		cp "$root/smbios/src/dell.rs" "$dir/smbios/src/"
+		if [ "${spec#*:}" = fail ]; then
+			MILSPEC_TEST_VERSION=$ver MILSPEC_TEST_FAIL_INIT=1 kbuild "$dir"
+		else
+			(unset MILSPEC_TEST_FAIL_INIT; MILSPEC_TEST_VERSION=$ver kbuild "$dir")
+		fi
+		cp "$dir/dell_milspec.ko" "$out/$ver.ko"
+	done
+	echo "$out"
+	exit 0
+fi
+kbuild "$src"
 if [ $test_modules -eq 1 ]; then echo "$src"; else echo "$src/dell_milspec.ko"; fi

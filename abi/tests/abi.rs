@@ -225,7 +225,7 @@ fn module_and_dkms_versions_match_the_workspace() {
     let version = env!("CARGO_PKG_VERSION");
     let kmod = std::fs::read_to_string(format!("{root}/kmod/version.rs")).unwrap();
     assert!(
-        kmod.contains(&format!("MODULE_VERSION: &str = \"{version}\";")),
+        kmod.contains(&format!("RELEASE_VERSION: &str = \"{version}\";")),
         "kmod/version.rs does not say {version}"
     );
     let dkms = std::fs::read_to_string(format!("{root}/dkms.conf")).unwrap();

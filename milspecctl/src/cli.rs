@@ -19,7 +19,9 @@ Exit codes:
   2   nothing to do (e.g. unload when not loaded, level already set)
   3   module not loaded
   4   the module's status file and ioctl disagree, or its ABI is not this tool's
-  5   verification failed (audit log tampered, store file corrupt)
+  5   verification failed (audit log tampered, store file corrupt, verify)
+  6   refused before touching anything (preflight failed, module pinned)
+  7   the new version failed and the previous one was loaded again (rolled back)
   64  usage error
 
 With --json, stdout carries exactly one JSON document (errors too, as
@@ -55,18 +57,37 @@ pub struct Cli {
 pub enum Command {
     /// Show the module's status, read from /proc/milspec/status and the GET_INFO ioctl.
     Status,
-    /// Load a module file into the running kernel (finit_module).
+    /// Load a version from the store as a transaction: preflight, checkpoint,
+    /// unload the current module, load, verify, commit. If loading or verifying
+    /// fails, the previous version is loaded again (exit 7).
     ///
-    /// This loads the given file directly; the versioned module store is not
-    /// implemented yet.
+    /// With --file, load that .ko directly instead (no store, no transaction).
     Load {
-        /// The .ko file to load.
-        #[arg(long, value_name = "PATH")]
-        file: PathBuf,
+        /// Version to load (default: the newest installed).
+        version: Option<String>,
+        /// Load this .ko file directly, outside the store.
+        #[arg(long, value_name = "PATH", conflicts_with = "version")]
+        file: Option<PathBuf>,
         /// Module parameter, repeatable (e.g. --param force=1).
         #[arg(long = "param", value_name = "KEY=VALUE")]
         params: Vec<String>,
     },
+    /// Load the previous deployment again (or --to VERSION), as a transaction.
+    Rollback {
+        /// Version to go to instead of the previous one.
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Allow --to a version older than the current one.
+        #[arg(long)]
+        allow_older: bool,
+    },
+    /// Check the deployed version: file hash, vermagic, signature, srcversion,
+    /// status ABI, GET_INFO, kernel taint, audit log. Exit 5 if a mandatory check
+    /// fails.
+    Verify,
+    /// Check whether a version (default: newest installed) can be loaded here.
+    /// Exit 6 if a mandatory check fails.
+    Preflight { version: Option<String> },
     /// Unload the module (delete_module, non-blocking like rmmod).
     Unload,
     /// Show the security level, or set it (needs CAP_SYS_ADMIN).
@@ -503,7 +524,23 @@ where
     let paths = ModulePaths::from_env();
     let result = match &cli.command {
         Command::Status => status(&paths),
-        Command::Load { file, params } => load(file, params),
+        Command::Load {
+            file: Some(file),
+            params,
+            ..
+        } => load(file, params),
+        Command::Load {
+            file: None,
+            version,
+            params,
+        } => crate::store_cmds::deploy(&cli.root, version.as_deref(), params),
+        Command::Rollback { to, allow_older } => {
+            crate::store_cmds::rollback(&cli.root, to.as_deref(), *allow_older)
+        }
+        Command::Verify => crate::store_cmds::verify(&cli.root),
+        Command::Preflight { version } => {
+            crate::store_cmds::preflight(&cli.root, version.as_deref())
+        }
         Command::Unload => unload(),
         Command::Level { level: l } => level(&paths, l.as_deref()),
         Command::Events { from, limit } => events(&paths, *from, *limit),

@@ -12,5 +12,9 @@ pub const NOT_LOADED: i32 = 3;
 pub const INCONSISTENT: i32 = 4;
 /// A verification failed (audit chain broken, stored file corrupt).
 pub const VERIFY_FAILED: i32 = 5;
+/// Refused before touching anything (preflight failed, module pinned, ...).
+pub const REFUSED: i32 = 6;
+/// The new version failed; the previous one was loaded again.
+pub const ROLLED_BACK: i32 = 7;
 /// Bad command line (sysexits.h `EX_USAGE`).
 pub const USAGE: i32 = 64;

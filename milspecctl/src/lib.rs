@@ -16,3 +16,4 @@ pub mod snapshot;
 pub mod status;
 pub mod store;
 mod store_cmds;
+pub mod txn;

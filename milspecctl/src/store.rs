@@ -57,6 +57,14 @@ pub enum Journal {
     Remove {
         version: String,
     },
+    /// A deployment (load or rollback) in progress; resolved by
+    /// `txn::reconcile`, which can look at the kernel.
+    Load {
+        deployment_id: String,
+        from: Option<String>,
+        from_params: Vec<String>,
+        to: String,
+    },
 }
 
 /// A store failure.
@@ -157,7 +165,7 @@ impl Store {
         }
     }
 
-    fn write_journal(&self, j: &Journal) -> Result<(), StoreError> {
+    pub(crate) fn write_journal(&self, j: &Journal) -> Result<(), StoreError> {
         let path = self.journal_path();
         let data = serde_json::to_vec_pretty(j).map_err(|e| StoreError::Io {
             path: path.display().to_string(),
@@ -166,7 +174,7 @@ impl Store {
         write_atomic(&path, &data, 0o600).map_err(io_err(&path))
     }
 
-    fn clear_journal(&self) -> Result<(), StoreError> {
+    pub(crate) fn clear_journal(&self) -> Result<(), StoreError> {
         let path = self.journal_path();
         match fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.dir).map_err(io_err(&self.dir)),
@@ -196,6 +204,10 @@ impl Store {
             self.remove_leftovers()?;
             return Ok(Recovery::Clean);
         };
+        if matches!(j, Journal::Load { .. }) {
+            // Only the deployment layer can resolve this one (txn::reconcile).
+            return Ok(Recovery::Clean);
+        }
         let outcome = match &j {
             Journal::Install {
                 version, sha256, ..
@@ -217,6 +229,7 @@ impl Store {
                     Recovery::RolledBack(j.clone())
                 }
             }
+            Journal::Load { .. } => Recovery::Clean,
             Journal::Remove { version } => {
                 // Finish the removal: whatever is still live goes to the trash.
                 let live = self.version_dir("versions", version);

@@ -6,6 +6,7 @@ use crate::audit::{Action, AuditLog};
 use crate::cli::{error_chain, Failure, Outcome};
 use crate::exit;
 use crate::store::{Recovery, Store, StoreError};
+use crate::txn::{self, Check, Deployment, Host, TxnError};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -50,11 +51,14 @@ fn audit_failure(e: crate::audit::AuditError) -> Failure {
 /// note for the output when something was repaired.
 fn open_store(root: &Path) -> Result<(Store, Option<String>), Failure> {
     let store = Store::open(root)?;
-    let note = match store.recover()? {
+    let mut note = match store.recover()? {
         Recovery::Clean => None,
         Recovery::RolledForward(j) => Some(format!("completed an interrupted operation: {j:?}")),
         Recovery::RolledBack(j) => Some(format!("undid an interrupted operation: {j:?}")),
     };
+    if let Some(n) = txn::reconcile(&store, &Host::real()).map_err(txn_failure)? {
+        note = Some(n);
+    }
     if let Some(n) = &note {
         record(root, "recover", "ok", BTreeMap::new(), 0.0, Some(n.clone()))?;
     }
@@ -176,15 +180,19 @@ pub(crate) fn list(root: &Path) -> Result<Outcome, Failure> {
 pub(crate) fn remove(root: &Path, version: &str) -> Result<Outcome, Failure> {
     let start = Instant::now();
     let (store, note) = open_store(root)?;
-    let loaded = std::fs::read_to_string(milspec_abi::PROC_STATUS_PATH)
-        .ok()
-        .and_then(|t| crate::status::ProcStatus::parse(&t).ok())
-        .map(|s| s.module_version);
-    if loaded.as_deref() == Some(version) && root == Path::new("/") {
+    let state = txn::State::read(&store)?;
+    let role = if state.current.as_deref() == Some(version) {
+        Some("the deployed version")
+    } else if state.previous.as_deref() == Some(version) {
+        Some("the rollback target")
+    } else {
+        None
+    };
+    if let Some(role) = role {
         return Err(Failure {
-            code: exit::FAILURE,
+            code: exit::REFUSED,
             kind: "refused",
-            message: format!("version {version} is loaded; unload or load another version first"),
+            message: format!("{version} is {role}; deploy another version first"),
         });
     }
     store.remove(version)?;
@@ -249,5 +257,225 @@ pub(crate) fn audit_verify(root: &Path) -> Result<Outcome, Failure> {
         code: exit::OK,
         json: json!({ "audit_log": log.path().display().to_string(), "lines": n, "intact": true }),
         text: format!("audit log intact: {n} lines, hash chain verified"),
+    })
+}
+
+fn txn_failure(e: TxnError) -> Failure {
+    match e {
+        TxnError::Store(s) => Failure::from(s),
+        TxnError::Refused(m) => Failure {
+            code: exit::REFUSED,
+            kind: "refused",
+            message: m,
+        },
+        TxnError::Failed(m) => Failure {
+            code: exit::FAILURE,
+            kind: "load_failed",
+            message: m,
+        },
+    }
+}
+
+fn checks_text(checks: &[Check]) -> String {
+    checks
+        .iter()
+        .map(|c| {
+            format!(
+                "  {:<4} {:<18} {}{}",
+                if c.ok { "ok" } else { "FAIL" },
+                c.name,
+                c.detail,
+                if !c.ok && !c.mandatory {
+                    " (advisory)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_deployment(
+    root: &Path,
+    action: &str,
+    store: &Store,
+    version: &str,
+    params: &[String],
+    note: Option<String>,
+) -> Result<Outcome, Failure> {
+    let start = Instant::now();
+    let host = Host::real();
+    let result = txn::deploy(store, &host, version, params);
+    let secs = start.elapsed().as_secs_f64();
+    let (code, result_word, versions, rollback, text, detail) = match &result {
+        Ok(Deployment::Deployed {
+            from,
+            to,
+            checks,
+            deployment_id,
+        }) => (
+            exit::OK,
+            "ok",
+            BTreeMap::from([
+                (
+                    "from".to_owned(),
+                    from.clone().unwrap_or_else(|| "none".into()),
+                ),
+                ("to".to_owned(), to.clone()),
+            ]),
+            false,
+            format!(
+                "{action}: {} -> {to} (deployment {deployment_id}, {secs:.2} s)\n{}",
+                from.as_deref().unwrap_or("none"),
+                checks_text(checks)
+            ),
+            None,
+        ),
+        Ok(Deployment::RolledBack {
+            attempted,
+            restored,
+            reason,
+            deployment_id,
+        }) => (
+            exit::ROLLED_BACK,
+            "rolled_back",
+            BTreeMap::from([
+                ("attempted".to_owned(), attempted.clone()),
+                ("restored".to_owned(), restored.clone()),
+            ]),
+            true,
+            format!(
+                "{action} of {attempted} FAILED and was rolled back: {restored} is loaded again \
+                 (deployment {deployment_id})\nreason: {reason}"
+            ),
+            Some(reason.clone()),
+        ),
+        Ok(Deployment::NothingToDo { version }) => (
+            exit::NOTHING_TO_DO,
+            "nothing_to_do",
+            BTreeMap::from([("current".to_owned(), version.clone())]),
+            false,
+            format!("{version} is already loaded with these parameters: nothing to do"),
+            None,
+        ),
+        Err(e) => (
+            0,
+            "",
+            BTreeMap::new(),
+            false,
+            String::new(),
+            Some(e.to_string()),
+        ),
+    };
+    let deployment_id = match &result {
+        Ok(
+            Deployment::Deployed { deployment_id, .. }
+            | Deployment::RolledBack { deployment_id, .. },
+        ) => Some(deployment_id.clone()),
+        _ => None,
+    };
+    let failure = result.as_ref().err().map(|e| match e {
+        TxnError::Refused(m) => ("refused", m.clone()),
+        other => ("failed", other.to_string()),
+    });
+    audit_log(root)
+        .append(
+            Action {
+                action: action.into(),
+                result: failure.as_ref().map(|f| f.0).unwrap_or(result_word).into(),
+                deployment_id,
+                component_versions: versions,
+                rollback_occurred: rollback,
+                duration_seconds: secs,
+                detail: detail.clone(),
+            },
+            uid(),
+        )
+        .map_err(audit_failure)?;
+    let deployment = result.map_err(txn_failure)?;
+    Ok(Outcome {
+        code,
+        json: json!({ "deployment": deployment, "duration_seconds": secs, "repaired": note }),
+        text: with_note(text, &note),
+    })
+}
+
+pub(crate) fn deploy(
+    root: &Path,
+    version: Option<&str>,
+    params: &[String],
+) -> Result<Outcome, Failure> {
+    let (store, note) = open_store(root)?;
+    let version = match version {
+        Some(v) => v.to_owned(),
+        None => store
+            .list()?
+            .last()
+            .map(|m| m.module_version.clone())
+            .ok_or_else(|| Failure {
+                code: exit::REFUSED,
+                kind: "refused",
+                message: "no version installed: run milspecctl install FILE first".into(),
+            })?,
+    };
+    run_deployment(root, "load", &store, &version, params, note)
+}
+
+pub(crate) fn rollback(
+    root: &Path,
+    to: Option<&str>,
+    allow_older: bool,
+) -> Result<Outcome, Failure> {
+    let (store, note) = open_store(root)?;
+    let state = txn::State::read(&store)?;
+    let target = txn::rollback_target(&state, to, allow_older).map_err(txn_failure)?;
+    run_deployment(
+        root,
+        "rollback",
+        &store,
+        &target,
+        &state.current_params,
+        note,
+    )
+}
+
+pub(crate) fn verify(root: &Path) -> Result<Outcome, Failure> {
+    let (store, note) = open_store(root)?;
+    let checks = txn::verify(&store, &Host::real(), &audit_log(root)).map_err(txn_failure)?;
+    let ok = txn::all_ok(&checks);
+    Ok(Outcome {
+        code: if ok { exit::OK } else { exit::VERIFY_FAILED },
+        json: json!({ "ok": ok, "checks": checks, "repaired": note }),
+        text: with_note(
+            format!(
+                "{}\n{}",
+                if ok { "verify: ok" } else { "verify: FAILED" },
+                checks_text(&checks)
+            ),
+            &note,
+        ),
+    })
+}
+
+pub(crate) fn preflight(root: &Path, version: Option<&str>) -> Result<Outcome, Failure> {
+    let (store, note) = open_store(root)?;
+    let checks = txn::preflight(&store, &Host::real(), version).map_err(txn_failure)?;
+    let ok = txn::all_ok(&checks);
+    Ok(Outcome {
+        code: if ok { exit::OK } else { exit::REFUSED },
+        json: json!({ "ok": ok, "checks": checks, "repaired": note }),
+        text: with_note(
+            format!(
+                "{}\n{}",
+                if ok {
+                    "preflight: ok"
+                } else {
+                    "preflight: FAILED"
+                },
+                checks_text(&checks)
+            ),
+            &note,
+        ),
     })
 }
