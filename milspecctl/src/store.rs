@@ -121,6 +121,7 @@ pub enum Recovery {
 /// The store.
 #[derive(Debug)]
 pub struct Store {
+    root: PathBuf,
     dir: PathBuf,
     /// Tests: fail right after this step, without any cleanup (like a crash).
     pub fail_after_step: Option<u32>,
@@ -136,6 +137,7 @@ impl Store {
         }
         set_private(&dir)?;
         Ok(Store {
+            root: root.to_owned(),
             dir,
             fail_after_step: None,
         })
@@ -143,6 +145,11 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The root the store lives under (`/` on a real system).
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     fn journal_path(&self) -> PathBuf {

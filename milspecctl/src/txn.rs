@@ -273,6 +273,23 @@ pub fn verify_loaded(host: &Host, m: &Manifest, state: &State) -> Vec<Check> {
     out
 }
 
+/// Module parameters with the module's defaults (`force` off, `level=standard`)
+/// dropped and sorted, so that "no parameters" equals what sysfs shows for them.
+fn effective(params: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = params
+        .iter()
+        .filter(|p| {
+            !matches!(
+                p.as_str(),
+                "level=standard" | "level=1" | "force=0" | "force=N" | "force=n"
+            )
+        })
+        .cloned()
+        .collect();
+    out.sort();
+    out
+}
+
 fn deployment_id(state: &State) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -296,7 +313,9 @@ pub fn reconcile(store: &Store, host: &Host) -> Result<Option<String>, TxnError>
     let loaded = host.loaded().and_then(|l| l.version);
     let mut state = State::read(store)?;
     let what = if loaded.as_deref() == Some(to.as_str()) {
-        state.previous = from.clone().filter(|f| f != &to);
+        if from.as_deref() != Some(to.as_str()) {
+            state.previous = from.clone();
+        }
         state.current = Some(to.clone());
         state.deployments += 1;
         state.taint_at_load = host.taint();
@@ -341,7 +360,7 @@ pub fn deploy(
                     .into(),
             ));
         }
-        if l.version.as_deref() == Some(version) && l.params == params {
+        if l.version.as_deref() == Some(version) && effective(&l.params) == effective(params) {
             return Ok(Deployment::NothingToDo {
                 version: version.into(),
             });
@@ -377,13 +396,20 @@ pub fn deploy(
             };
             let checks = verify_loaded(host, &manifest, &st);
             if all_ok(&checks) {
-                state.previous = from.clone().filter(|f| f != version);
+                if from.as_deref() != Some(version) {
+                    state.previous = from.clone();
+                }
                 state.current = Some(version.into());
                 state.current_params = params.to_vec();
                 state.deployments += 1;
                 state.taint_at_load = st.taint_at_load;
                 state.write(store)?;
                 store.clear_journal()?;
+                let mut checks = checks;
+                checks.push(match place_for_modprobe(store, version, &release) {
+                    Ok(d) => check("modprobe_placement", true, false, d),
+                    Err(d) => check("modprobe_placement", false, false, d),
+                });
                 return Ok(Deployment::Deployed {
                     deployment_id: id,
                     from,
@@ -429,6 +455,38 @@ pub fn deploy(
         restored: prev,
         reason,
     })
+}
+
+/// Puts the deployed module where `modprobe` finds it after a reboot
+/// (`<root>/lib/modules/<release>/updates/dell_milspec.ko`, which depmod ranks
+/// above the kernel's own tree) and refreshes the module index with depmod.
+fn place_for_modprobe(store: &Store, version: &str, release: &str) -> Result<String, String> {
+    let dir = store
+        .root()
+        .join("lib/modules")
+        .join(release)
+        .join("updates");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let bytes = std::fs::read(store.ko_path(version)).map_err(|e| e.to_string())?;
+    let target = dir.join(crate::store::KO_NAME);
+    write_atomic(&target, &bytes, 0o644).map_err(|e| format!("{}: {e}", target.display()))?;
+    let depmod = std::process::Command::new("depmod")
+        .arg("-b")
+        .arg(store.root())
+        .arg(release)
+        .output();
+    match depmod {
+        Ok(o) if o.status.success() => Ok(format!("{} (depmod done)", target.display())),
+        Ok(o) => Err(format!(
+            "{} written, but depmod failed: {}",
+            target.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!(
+            "{} written, but depmod could not run: {e}",
+            target.display()
+        )),
+    }
 }
 
 /// The version `rollback` goes to: `to`, or the previous deployment. Going to an
@@ -639,6 +697,16 @@ mod tests {
             rollback_target(&State::default(), None, false),
             Err(TxnError::Refused(_))
         ));
+    }
+
+    #[test]
+    fn default_parameters_compare_equal() {
+        assert_eq!(effective(&["level=standard".into()]), effective(&[]));
+        assert_eq!(
+            effective(&["level=paranoid".into(), "force=1".into()]),
+            effective(&["force=1".into(), "level=paranoid".into()])
+        );
+        assert_ne!(effective(&["force=1".into()]), effective(&[]));
     }
 
     #[test]

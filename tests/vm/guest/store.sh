@@ -18,13 +18,17 @@ t_out "--json preflight reports each check" '"name":"vermagic","ok":true' milspe
 t_out "load 1.0.0" 'load: none -> 1.0.0' milspecctl load 1.0.0
 t_out "load 1.0.1 (transaction)" 'load: 1.0.0 -> 1.0.1' milspecctl load 1.0.1
 t_out "the kernel runs 1.0.1" '^module_version: 1.0.1$' cat /proc/milspec/status
+t "placed for modprobe under /lib/modules/\$(uname -r)/updates" \
+	cmp "/lib/modules/$(uname -r)/updates/dell_milspec.ko" "$V/1.0.1.ko"
+t "modprobe (as after a reboot) loads the deployed 1.0.1" \
+	sh -c 'rmmod dell_milspec && modprobe dell_milspec && grep -qx "module_version: 1.0.1" /proc/milspec/status'
 t_rc "verify passes (0)" 0 milspecctl verify
 t_out "--json verify: srcversion and taint checked" '"name":"srcversion","ok":true.*"name":"taint","ok":true' milspecctl --json verify
 t_rc "loading 1.0.1 again: nothing to do (2)" 2 milspecctl load 1.0.1
 
 t_rc "load of 1.0.2 (init fails) is rolled back (7)" 7 milspecctl load 1.0.2
 t_out "after the rollback 1.0.1 runs again" '^module_version: 1.0.1$' cat /proc/milspec/status
-t_out "--json load of 1.0.2: rolled_back to 1.0.1" '"result":"rolled_back".*"restored":"1.0.1"' milspecctl --json load 1.0.2
+t_out "--json load of 1.0.2: rolled_back to 1.0.1" '"restored":"1.0.1","result":"rolled_back"' milspecctl --json load 1.0.2
 t_rc "verify still passes" 0 milspecctl verify
 
 t_out "rollback goes to the previous deployment" 'rollback: 1.0.1 -> 1.0.0' milspecctl rollback
