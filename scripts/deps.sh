@@ -32,7 +32,7 @@ apt_pkgs=(
 	libclang-dev clang-14 llvm-14 lld-14
 	qemu-system-x86 busybox-static cpio
 	build-essential bc bison flex libelf-dev libssl-dev dwarves
-	python3 xz-utils kmod gzip
+	python3 xz-utils kmod gzip openssl
 )
 
 missing=()

@@ -105,5 +105,14 @@ test -f arch/x86/boot/bzImage -a -f Module.symvers -a -f rust/kernel.o
 : >.milspec-make-args
 [ ${#llvm[@]} -eq 0 ] || printf '%s\n' "${llvm[@]}" >.milspec-make-args
 touch .milspec-built
+# Trees of this variant for an older key (fragment, toolchain or source changed)
+# are never used again: drop them (1.5-3 GB each).
+for old in "$MILSPEC_CACHE/kernel/${name%-*}"-*; do
+	[ "$old" = "$kdir" ] || [ ! -d "$old" ] ||
+		case "${old#"$MILSPEC_CACHE/kernel/${name%-*}"-}" in
+		*-*) ;; # another variant or localversion, e.g. "kasan-<key>"
+		*) log "removing stale tree $old"; rm -rf "$old" ;;
+		esac
+done
 log "built in $(( $(date +%s) - start )) s: $kdir"
 echo "$kdir"

@@ -8,8 +8,9 @@
 # target/test-modules/<variant>/) and prints that directory.
 # --test-versions builds dell_milspec as versions 1.0.0, 1.0.1 and a 1.0.2 whose
 # init fails (build-time knobs MILSPEC_TEST_VERSION / MILSPEC_TEST_FAIL_INIT, for
-# the store and rollback tests) into target/test-versions/<variant>/<version>.ko
-# and prints that directory.
+# the store and rollback tests) into target/test-versions/<variant>/<version>.ko,
+# plus 1.0.1-signed.ko signed with the kernel tree's build key, and prints that
+# directory.
 #
 # With KDIR set, builds against that tree at the repository root (what `make` and
 # DKMS do). Without it, builds against the reference kernel of the variant: the
@@ -85,6 +86,9 @@ if [ $test_versions -eq 1 ]; then
 		fi
 		cp "$dir/dell_milspec.ko" "$out/$ver.ko"
 	done
+	# 1.0.1 signed with the test kernel's own build key (as DKMS would with a MOK).
+	"$KDIR/scripts/sign-file" sha512 "$KDIR/certs/signing_key.pem" "$KDIR/certs/signing_key.x509" \
+		"$out/1.0.1.ko" "$out/1.0.1-signed.ko"
 	echo "$out"
 	exit 0
 fi

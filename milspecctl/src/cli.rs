@@ -128,6 +128,10 @@ pub enum Command {
     },
     /// Show the audit log: every action milspecctl took.
     History,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), generated from this help.
+    Man,
     /// Check the audit log's hash chain.
     Audit {
         #[command(subcommand)]
@@ -552,6 +556,27 @@ where
         Command::List => crate::store_cmds::list(&cli.root),
         Command::Remove { version } => crate::store_cmds::remove(&cli.root, version),
         Command::History => crate::store_cmds::history(&cli.root),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "milspecctl", &mut buf);
+            let _ = stdout.write_all(&buf);
+            return exit::OK;
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            return match clap_mangen::Man::new(cmd).render(&mut buf) {
+                Ok(()) => {
+                    let _ = stdout.write_all(&buf);
+                    exit::OK
+                }
+                Err(e) => {
+                    let _ = writeln!(stderr, "milspecctl: {e}");
+                    exit::FAILURE
+                }
+            };
+        }
         Command::Audit {
             action: AuditAction::Verify,
         } => crate::store_cmds::audit_verify(&cli.root),
@@ -605,6 +630,21 @@ mod tests {
         assert!(err.is_empty());
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["error"]["kind"], "usage");
+    }
+
+    #[test]
+    fn completions_and_man_page_are_generated() {
+        let (code, out, _) = run_capture(&["completions", "bash"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("milspecctl") && out.contains("rollback"));
+        let (code, out, _) = run_capture(&["man"]);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains(".TH milspecctl") && out.contains("preflight"),
+            "{out}"
+        );
+        let (code, _, _) = run_capture(&["completions", "tcsh"]);
+        assert_eq!(code, exit::USAGE);
     }
 
     #[test]

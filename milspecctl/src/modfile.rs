@@ -34,13 +34,23 @@ pub enum ModFileError {
     BadSignature,
 }
 
-/// The appended signature's header fields.
+/// The appended signature: header fields and, for PKCS#7, who signed it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Signature {
     /// `id_type` (2 = PKCS#7).
     pub id_type: u8,
     /// Length of the signature blob (PKCS#7 DER).
     pub sig_len: u32,
+    /// Common name of the signing certificate's issuer (what `modinfo` calls
+    /// `signer`).
+    #[serde(default)]
+    pub signer: Option<String>,
+    /// Serial number of the signing certificate, hex (`modinfo`'s `sig_key`).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// Digest algorithm (`sha256`, ...).
+    #[serde(default)]
+    pub hash_algo: Option<String>,
 }
 
 /// What a module file says about itself.
@@ -82,7 +92,140 @@ fn split_signature(bytes: &[u8]) -> Result<(usize, Option<Signature>), ModFileEr
     if sig_len == 0 {
         return Err(ModFileError::BadSignature);
     }
-    Ok((elf_end, Some(Signature { id_type, sig_len })))
+    let blob = bytes
+        .get(info_start - sig_len as usize..info_start)
+        .ok_or(ModFileError::BadSignature)?;
+    let signer = if id_type == PKEY_ID_PKCS7 {
+        pkcs7::signer(blob)
+    } else {
+        None
+    };
+    Ok((
+        elf_end,
+        Some(Signature {
+            id_type,
+            sig_len,
+            signer: signer.as_ref().and_then(|s| s.issuer_cn.clone()),
+            key_id: signer.as_ref().map(|s| s.serial_hex.clone()),
+            hash_algo: signer.and_then(|s| s.digest),
+        }),
+    ))
+}
+
+/// Just enough DER to find the signer of a kernel module's PKCS#7 signature
+/// (ContentInfo → SignedData → first SignerInfo → issuerAndSerialNumber and
+/// digestAlgorithm). Returns `None` on anything unexpected; the signature itself is
+/// verified by the kernel, not here.
+mod pkcs7 {
+    pub(super) struct Signer {
+        pub(super) issuer_cn: Option<String>,
+        pub(super) serial_hex: String,
+        pub(super) digest: Option<String>,
+    }
+
+    /// One DER element: (tag, contents, rest of the input).
+    fn tlv(buf: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = buf.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 4 {
+                return None;
+            }
+            let (lenb, rest) = (rest.get(..n)?, rest.get(n..)?);
+            (
+                lenb.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)),
+                rest,
+            )
+        };
+        Some((tag, rest.get(..len)?, rest.get(len..)?))
+    }
+
+    /// The elements inside a constructed element's contents.
+    fn items(mut body: &[u8]) -> Vec<(u8, &[u8])> {
+        let mut out = Vec::new();
+        while let Some((t, v, rest)) = tlv(body) {
+            out.push((t, v));
+            body = rest;
+        }
+        out
+    }
+
+    const SEQ: u8 = 0x30;
+    const SET: u8 = 0x31;
+    const OID: u8 = 0x06;
+    const INT: u8 = 0x02;
+    const CN: &[u8] = &[0x55, 0x04, 0x03];
+
+    fn digest_name(oid: &[u8]) -> Option<&'static str> {
+        Some(match oid {
+            [0x2b, 0x0e, 0x03, 0x02, 0x1a] => "sha1",
+            [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01] => "sha256",
+            [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02] => "sha384",
+            [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03] => "sha512",
+            [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04] => "sha224",
+            _ => return None,
+        })
+    }
+
+    pub(super) fn signer(der: &[u8]) -> Option<Signer> {
+        let (SEQ, content_info, _) = tlv(der)? else {
+            return None;
+        };
+        let ci = items(content_info);
+        let (0xa0, explicit) = *ci.get(1)? else {
+            return None;
+        };
+        let (SEQ, signed_data, _) = tlv(explicit)? else {
+            return None;
+        };
+        let (_, signer_infos) = *items(signed_data).iter().rev().find(|(t, _)| *t == SET)?;
+        let (SEQ, signer_info, _) = tlv(signer_infos)? else {
+            return None;
+        };
+        let si = items(signer_info);
+        let (SEQ, iasn) = *si.get(1)? else {
+            return None;
+        };
+        let parts = items(iasn);
+        let (SEQ, issuer) = *parts.first()? else {
+            return None;
+        };
+        let (INT, serial) = *parts.get(1)? else {
+            return None;
+        };
+        let issuer_cn = items(issuer).iter().find_map(|&(t, rdn)| {
+            if t != SET {
+                return None;
+            }
+            let (SEQ, atv, _) = tlv(rdn)? else {
+                return None;
+            };
+            let av = items(atv);
+            match (av.first(), av.get(1)) {
+                (Some(&(OID, oid)), Some(&(_, value))) if oid == CN => {
+                    std::str::from_utf8(value).ok().map(str::to_owned)
+                }
+                _ => None,
+            }
+        });
+        let digest = si.get(2).and_then(|&(t, alg)| {
+            if t != SEQ {
+                return None;
+            }
+            match items(alg).first() {
+                Some(&(OID, oid)) => digest_name(oid).map(str::to_owned),
+                _ => None,
+            }
+        });
+        Some(Signer {
+            issuer_cn,
+            serial_hex: serial.iter().map(|b| format!("{b:02X}")).collect(),
+            digest,
+        })
+    }
 }
 
 /// Inspects the bytes of a `.ko` file.
@@ -207,15 +350,64 @@ mod tests {
         ko.extend_from_slice(&(sig.len() as u32).to_be_bytes());
         ko.extend_from_slice(SIG_MAGIC);
         let m = inspect(&ko).unwrap();
-        assert_eq!(
-            m.signature,
-            Some(Signature {
-                id_type: PKEY_ID_PKCS7,
-                sig_len: 300
-            })
-        );
+        let sig = m.signature.as_ref().unwrap();
+        assert_eq!((sig.id_type, sig.sig_len), (PKEY_ID_PKCS7, 300));
+        assert_eq!(sig.signer, None, "garbage blob: no signer");
         assert_eq!(m.modinfo, unsigned.modinfo);
         assert_ne!(m.sha256, unsigned.sha256);
+    }
+
+    /// Signs like the kernel's sign-file does (CMS, DER, no certificates, no
+    /// attributes) with a throwaway key made by openssl(1), then reads the signer.
+    #[test]
+    fn reads_the_signer_of_a_real_pkcs7_signature() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ko = fake_ko(GOOD, Architecture::X86_64);
+        std::fs::write(d.join("m.ko"), &ko).unwrap();
+        let run = |args: &[&str]| {
+            let st = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .expect("openssl(1) is needed for this test");
+            assert!(
+                st.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&st.stderr)
+            );
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=milspec test signing key",
+            "-set_serial",
+            "0x1234ABCD",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        ]);
+        run(&[
+            "cms", "-sign", "-binary", "-noattr", "-nocerts", "-outform", "DER", "-md", "sha256",
+            "-signer", "cert.pem", "-inkey", "key.pem", "-in", "m.ko", "-out", "sig.der",
+        ]);
+        let sig = std::fs::read(d.join("sig.der")).unwrap();
+        let mut signed = ko.clone();
+        signed.extend_from_slice(&sig);
+        signed.extend_from_slice(&[0, 0, PKEY_ID_PKCS7, 0, 0, 0, 0, 0]);
+        signed.extend_from_slice(&(sig.len() as u32).to_be_bytes());
+        signed.extend_from_slice(SIG_MAGIC);
+        let s = inspect(&signed).unwrap().signature.unwrap();
+        assert_eq!(s.signer.as_deref(), Some("milspec test signing key"));
+        assert_eq!(s.key_id.as_deref(), Some("1234ABCD"));
+        assert_eq!(s.hash_algo.as_deref(), Some("sha256"));
     }
 
     #[test]

@@ -243,7 +243,12 @@ pub fn verify_loaded(host: &Host, m: &Manifest, state: &State) -> Vec<Check> {
         m.signature.is_some() || !enforced,
         enforced,
         match &m.signature {
-            Some(s) => format!("signed (id type {}, {} bytes)", s.id_type, s.sig_len),
+            Some(s) => format!(
+                "signed ({}, signer {}, key {})",
+                s.hash_algo.as_deref().unwrap_or("unknown hash"),
+                s.signer.as_deref().unwrap_or("unknown"),
+                s.key_id.as_deref().unwrap_or("unknown")
+            ),
             None => format!(
                 "unsigned; the kernel {} signatures",
                 if enforced {
