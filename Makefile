@@ -8,16 +8,17 @@
 #   make kernel     build or find the cached reference kernel
 #   make tools      release build of milspecctl and milspecd for this host
 #   make guest-bins static binaries for the VM (tools + in-guest tests)
+#   make bench      deployment benchmark in the VM (bare swap vs milspecctl rollback)
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
 #   make clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
-.PHONY: module deps kernel tools guest-bins check demo vm-test fuzz clean help
+.PHONY: module deps kernel tools guest-bins check demo vm-test fuzz bench clean help
 
 help:
-	@sed -n '4,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,14p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -42,6 +43,9 @@ check:
 
 demo:
 	@scripts/demo.sh
+
+bench:
+	@tests/vm/run --no-load -- milspec-guest-tests bench
 
 FUZZ_ITERS ?= 500000000
 fuzz:

@@ -3,7 +3,7 @@
 //! `# ...` lines with figures; exits 1 if any test failed.
 //!
 //! Usage: milspec-guest-tests [options] [GROUP...]
-//!   groups: basic api (default), tokens, fuzz, fuzz-user, stress, race, paranoid
+//!   groups: basic api (default), tokens, fuzz, fuzz-user, stress, race, paranoid, bench
 //!   --expect-state supported|forced    platform state the VM should produce
 //!   --expect-tokens ID:LOC:VAL,...     tokens (hex) the SMBIOS fixture holds, or "none"
 //!   --expect-smbios STATE              present (default) | absent | invalid
@@ -14,6 +14,7 @@
 
 mod api;
 mod basic;
+mod bench;
 mod fuzz;
 mod paranoid;
 mod stress;
@@ -135,6 +136,9 @@ fn group(name: &str) -> Option<Vec<Test>> {
         )],
         "race" => vec![t("unload races open/ioctl/close", |c: &Config| {
             stress::unload_races_open_ioctl_close(&c.ko, c.race_rounds)
+        })],
+        "bench" => vec![t("deployment benchmark (figures only)", |_: &Config| {
+            bench::run(std::path::Path::new("/lib/milspec/versions"))
         })],
         "paranoid" => vec![t(
             "paranoid: ratchet, pinning, allowlist enforcement",
