@@ -38,8 +38,7 @@ pub(crate) fn system_info(field: Field) -> Option<&'static CStr> {
     if ptr.is_null() {
         return None;
     }
-    // SAFETY: non-NULL pointers from `dmi_get_system_info` point into the DMI string
-    // table, which is filled once at boot and never freed or modified, so it is
-    // valid and unchanging for `'static`.
+    // SAFETY: non-NULL results point into the DMI string table, which is filled once
+    // at boot and never freed or modified: valid and unchanging for `'static`.
     Some(unsafe { CStr::from_ptr(ptr) })
 }

@@ -12,10 +12,10 @@ use kernel::bindings;
 pub(crate) fn state() -> Lockdown {
     #[cfg(CONFIG_SECURITY_LOCKDOWN_LSM)]
     {
+        let kcore = bindings::lockdown_reason_LOCKDOWN_KCORE;
         // SAFETY: `security_locked_down` takes any `lockdown_reason` and has no
         // other preconditions; it returns 0 or -EPERM.
-        let confidential =
-            unsafe { bindings::security_locked_down(bindings::lockdown_reason_LOCKDOWN_KCORE) };
+        let confidential = unsafe { bindings::security_locked_down(kcore) };
         if confidential != 0 {
             return Lockdown::Confidentiality;
         }

@@ -63,7 +63,10 @@ struct MilspecModule {
 impl kernel::Module for MilspecModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         if version::TEST_FAIL_INIT {
-            pr_err!("test build {}: init fails on purpose\n", version::MODULE_VERSION);
+            pr_err!(
+                "test build {}: init fails on purpose\n",
+                version::MODULE_VERSION
+            );
             return Err(EIO);
         }
         let level_param = shim::level_param();

@@ -83,9 +83,9 @@ impl Scan {
             acpi_wmi: None,
             alloc_failed: false,
         };
+        // The return value only says whether a table exists (-ENXIO if not).
         // SAFETY: `decode` matches the callback prototype; `scan` outlives the
         // synchronous walk and is only accessed through this pointer meanwhile.
-        // The return value only says whether a table exists (-ENXIO if not).
         unsafe { dmi_walk(Some(decode), (&mut scan as *mut Scan).cast()) };
         if scan.alloc_failed {
             return Err(ENOMEM);

@@ -254,9 +254,8 @@ impl Published {
 impl Drop for Published {
     fn drop(&mut self) {
         STATE.store(ptr::null_mut(), Ordering::Release);
-        // SAFETY: `self.0` came from `KBox::into_raw` in `new`; it is no longer
-        // published, and every interface that could read it has been unregistered
-        // before this field is dropped.
+        // Every interface that could read the state is unregistered before this.
+        // SAFETY: `self.0` came from `KBox::into_raw` in `new` and is unpublished.
         drop(unsafe { KBox::from_raw(self.0) });
     }
 }
