@@ -67,6 +67,12 @@ step "dell_milspec.ko builds with warnings as errors (gcc kernel)" scripts/modul
 step "dell_milspec.ko builds with warnings as errors (clang/KASAN kernel)" scripts/module.sh --variant kasan || summary
 step "static guest binaries build" scripts/guest-bins.sh || summary
 
+echo "# milspecctl on the lab's real modules (host, unprivileged)"
+tests/host/real-modules.sh >"$logs/real-modules.log" 2>&1
+cat "$logs/real-modules.log"
+passed=$((passed + $(grep -c '^ok ' "$logs/real-modules.log")))
+failed=$((failed + $(grep -c '^not ok ' "$logs/real-modules.log")))
+
 echo "# VM suites"
 tests/vm/suite --counts "$logs/vm-counts"
 if [ -s "$logs/vm-counts" ]; then
