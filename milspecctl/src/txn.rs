@@ -22,6 +22,9 @@ pub struct State {
     pub previous: Option<String>,
     pub current_params: Vec<String>,
     pub deployments: u64,
+    /// Id of the deployment that made `current` current.
+    #[serde(default)]
+    pub deployment_id: Option<String>,
     /// `/proc/sys/kernel/tainted` right after the current version was loaded.
     pub taint_at_load: Option<u64>,
 }
@@ -323,6 +326,7 @@ pub fn reconcile(store: &Store, host: &Host) -> Result<Option<String>, TxnError>
         }
         state.current = Some(to.clone());
         state.deployments += 1;
+        state.deployment_id = Some(deployment_id.clone());
         state.taint_at_load = host.taint();
         state.write(store)?;
         format!("deployment {deployment_id} had loaded {to}: committed")
@@ -407,6 +411,7 @@ pub fn deploy(
                 state.current = Some(version.into());
                 state.current_params = params.to_vec();
                 state.deployments += 1;
+                state.deployment_id = Some(id.clone());
                 state.taint_at_load = st.taint_at_load;
                 state.write(store)?;
                 store.clear_journal()?;

@@ -18,6 +18,8 @@ t_out "--json preflight reports each check" '"name":"vermagic","ok":true' milspe
 t_out "load 1.0.0" 'load: none -> 1.0.0' milspecctl load 1.0.0
 t_out "load 1.0.1 (transaction)" 'load: 1.0.0 -> 1.0.1' milspecctl load 1.0.1
 t_out "the kernel runs 1.0.1" '^module_version: 1.0.1$' cat /proc/milspec/status
+t_out "state.json: current, previous, deployment id" '"current": "1.0.1",.*"previous": "1.0.0",.*"deployment_id": "dep-' \
+	sh -c 'tr -d "\n" </var/lib/milspec/state.json'
 t "placed for modprobe under /lib/modules/\$(uname -r)/updates" \
 	cmp "/lib/modules/$(uname -r)/updates/dell_milspec.ko" "$V/1.0.1.ko"
 t "modprobe (as after a reboot) loads the deployed 1.0.1" \
