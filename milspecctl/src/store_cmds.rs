@@ -229,9 +229,10 @@ pub(crate) fn history(root: &Path) -> Result<Outcome, Failure> {
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(r.timestamp);
             format!(
                 "{} uid={} {:<8} {:<7} {} {:.3}s",
-                r.timestamp,
+                humantime::format_rfc3339_seconds(when),
                 r.uid,
                 r.action.action,
                 r.action.result,
