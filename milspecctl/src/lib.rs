@@ -17,3 +17,8 @@ pub mod status;
 pub mod store;
 mod store_cmds;
 pub mod txn;
+
+/// Fake module files for unit tests (shared with the integration tests).
+#[cfg(test)]
+#[path = "../tests/common/fake_ko.rs"]
+mod fake_ko;

@@ -301,19 +301,10 @@ pub fn vermagic_release(vermagic: &str) -> &str {
 mod tests {
     use super::*;
 
-    /// A minimal relocatable x86_64 ELF with a `.modinfo` section, built with the
-    /// `object` crate's writer.
+    use crate::fake_ko;
+
     fn fake_ko(modinfo: &[&str], arch: Architecture) -> Vec<u8> {
-        use object::write::Object as W;
-        let mut obj = W::new(BinaryFormat::Elf, arch, object::Endianness::Little);
-        let sec = obj.add_section(Vec::new(), b".modinfo".to_vec(), object::SectionKind::Data);
-        let mut data = Vec::new();
-        for e in modinfo {
-            data.extend_from_slice(e.as_bytes());
-            data.push(0);
-        }
-        obj.append_section_data(sec, &data, 1);
-        obj.write().unwrap()
+        fake_ko::elf_with_modinfo(modinfo, arch)
     }
 
     const GOOD: &[&str] = &[

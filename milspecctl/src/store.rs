@@ -465,22 +465,12 @@ fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use object::write::Object as W;
-    use object::{Architecture, BinaryFormat};
 
-    /// A minimal relocatable x86_64 ELF that looks like dell_milspec `version`.
+    use crate::fake_ko;
+
+    /// A module that looks like dell_milspec `version`; `extra` varies srcversion.
     fn ko(version: &str, extra: &str) -> Vec<u8> {
-        let mut obj = W::new(
-            BinaryFormat::Elf,
-            Architecture::X86_64,
-            object::Endianness::Little,
-        );
-        let sec = obj.add_section(Vec::new(), b".modinfo".to_vec(), object::SectionKind::Data);
-        let info = format!(
-            "version={version}\0license=GPL\0srcversion=ABC{extra}\0name=dell_milspec\0vermagic=6.12.117 SMP mod_unload \0"
-        );
-        obj.append_section_data(sec, info.as_bytes(), 1);
-        obj.write().unwrap()
+        fake_ko::dell_milspec(version, &format!("ABC{extra}"))
     }
 
     fn setup() -> (tempfile::TempDir, Store) {

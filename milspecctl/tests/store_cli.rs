@@ -1,24 +1,16 @@
 //! The store commands through the real binary, unprivileged, with --root in a
 //! temporary directory.
 
-use object::write::Object as W;
-use object::{Architecture, BinaryFormat};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
+mod common {
+    pub mod fake_ko;
+}
+
 fn ko(version: &str) -> Vec<u8> {
-    let mut obj = W::new(
-        BinaryFormat::Elf,
-        Architecture::X86_64,
-        object::Endianness::Little,
-    );
-    let sec = obj.add_section(Vec::new(), b".modinfo".to_vec(), object::SectionKind::Data);
-    let info = format!(
-        "version={version}\0license=GPL\0name=dell_milspec\0vermagic=6.12.117 SMP mod_unload \0"
-    );
-    obj.append_section_data(sec, info.as_bytes(), 1);
-    obj.write().unwrap()
+    common::fake_ko::dell_milspec(version, "ABC")
 }
 
 /// Runs milspecctl --json with `args`; returns (exit code, JSON, stderr).
