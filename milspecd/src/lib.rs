@@ -1,5 +1,6 @@
-//! Library behind `milspecd`. So far: the health verdict over one snapshot of the
-//! module's state (`milspecd --once`); the event loop arrives with the daemon issue.
+//! Library behind `milspecd`: the health verdict (`--once`), the policy file and
+//! the event-driven service that enforces it.
 
 pub mod cli;
+pub mod policy;
 pub mod verdict;
