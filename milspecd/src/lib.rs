@@ -2,5 +2,6 @@
 //! the event-driven service that enforces it.
 
 pub mod cli;
+pub mod metrics;
 pub mod policy;
 pub mod verdict;
