@@ -2,6 +2,9 @@
 //! the event-driven service that enforces it.
 
 pub mod cli;
+pub mod hostinfo;
+pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod policy;
 pub mod verdict;
