@@ -2,6 +2,7 @@
 //! the event-driven service that enforces it.
 
 pub mod cli;
+pub mod health;
 pub mod hostinfo;
 pub mod logging;
 pub mod metrics;
