@@ -1,6 +1,7 @@
 //! Library behind `milspecd`: the health verdict (`--once`), the policy file and
 //! the event-driven service that enforces it.
 
+pub mod actions;
 pub mod cli;
 pub mod health;
 pub mod hostinfo;
@@ -8,4 +9,5 @@ pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod policy;
+pub mod privileges;
 pub mod verdict;
