@@ -10,4 +10,5 @@ pub mod metrics;
 pub mod notify;
 pub mod policy;
 pub mod privileges;
+pub mod service;
 pub mod verdict;

@@ -2,7 +2,7 @@
 //! collector and the optional `/metrics` endpoint. Every name starts with
 //! `milspec_`; counters end in `_total`.
 
-use crate::policy::{Action, ViolationKind};
+use crate::policy::ViolationKind;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -59,7 +59,8 @@ pub struct Metrics {
     /// Events the daemon never saw (sequence gaps).
     pub events_lost: u64,
     pub violations: BTreeMap<ViolationKind, u64>,
-    pub actions: BTreeMap<(Action, ActionResult), u64>,
+    /// By action name (`alert`, `lockdown`, `rollback`, `log`, `raise_level`).
+    pub actions: BTreeMap<(&'static str, ActionResult), u64>,
     /// Unix time of the last successful read of the module's state.
     pub last_check_unix: Option<f64>,
     pub policy_reload_failures: u64,
@@ -204,7 +205,7 @@ impl Metrics {
         for ((action, result), n) in &self.actions {
             o.sample(
                 "milspec_actions_total",
-                &[("action", action.as_str()), ("result", result.as_str())],
+                &[("action", action), ("result", result.as_str())],
                 *n as f64,
             );
         }
@@ -258,7 +259,7 @@ impl Metrics {
         *self.violations.entry(kind).or_default() += 1;
     }
 
-    pub fn count_action(&mut self, action: Action, result: ActionResult) {
+    pub fn count_action(&mut self, action: &'static str, result: ActionResult) {
         *self.actions.entry((action, result)).or_default() += 1;
     }
 }
@@ -286,8 +287,8 @@ mod tests {
         m.count_event("level_changed");
         m.count_event("module_denied");
         m.count_violation(ViolationKind::ModuleDenied);
-        m.count_action(Action::Alert, ActionResult::Ok);
-        m.count_action(Action::Lockdown, ActionResult::Unsupported);
+        m.count_action("alert", ActionResult::Ok);
+        m.count_action("lockdown", ActionResult::Unsupported);
         m
     }
 
