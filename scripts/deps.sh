@@ -35,6 +35,8 @@ apt_pkgs=(
 	python3 xz-utils kmod gzip openssl
 	# promtool (checks milspecd's metrics output)
 	prometheus
+	# Debian packages (scripts/deb.sh): debhelper with the dkms addon, lintian in make check.
+	dpkg-dev debhelper dh-dkms fakeroot lintian
 )
 
 missing=()

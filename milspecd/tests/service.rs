@@ -230,3 +230,27 @@ fn check_config_validates_without_running() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The hand-written milspecd(8) names every option of `milspecd --help`.
+#[test]
+fn man_page_covers_every_option() {
+    let help = Command::new(env!("CARGO_BIN_EXE_milspecd"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let man = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/man/milspecd.8"),
+    )
+    .unwrap()
+    .replace("\\-", "-");
+    let mut n = 0;
+    for word in help.split_whitespace() {
+        let opt = word.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+        if opt.starts_with("--") && opt.len() > 2 {
+            n += 1;
+            assert!(man.contains(opt), "milspecd.8 lacks {opt}");
+        }
+    }
+    assert!(n >= 5, "parsed only {n} options from --help");
+}

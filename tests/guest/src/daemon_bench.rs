@@ -95,7 +95,13 @@ pub fn run(idle_secs: u64) -> TestResult {
                 .filter(|l| l.contains("event handled") && l.contains("kind=\"level_changed\""))
                 .filter_map(|l| {
                     let seq: u64 = l.split("seq=").nth(1)?.split(' ').next()?.parse().ok()?;
-                    let us: u64 = l.split("latency_us=").nth(1)?.split(' ').next()?.parse().ok()?;
+                    let us: u64 = l
+                        .split("latency_us=")
+                        .nth(1)?
+                        .split(' ')
+                        .next()?
+                        .parse()
+                        .ok()?;
                     (seq >= start_seq && seq <= last_seq).then_some(us)
                 })
                 .collect();
