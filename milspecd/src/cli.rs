@@ -113,7 +113,7 @@ fn serve(cli: &Cli, stderr: &mut dyn Write) -> i32 {
     );
     let opts = Options::system(cli.policy.clone(), cli.runtime_dir.clone());
     match Service::start(opts, policy) {
-        Ok(svc) => {
+        Ok(mut svc) => {
             svc.drop_privileges();
             svc.run()
         }

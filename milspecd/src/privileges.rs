@@ -59,12 +59,6 @@ pub fn drop_all_but(keep: &CapsHashSet) -> Result<(), caps::errors::CapsError> {
     Ok(())
 }
 
-/// What is still missing from the effective set for `policy` (after a reload).
-pub fn missing_for(policy: &Policy) -> CapsHashSet {
-    let have = caps::read(None, CapSet::Effective).unwrap_or_default();
-    needed(policy).difference(&have).copied().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

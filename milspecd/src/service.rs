@@ -17,6 +17,7 @@ use crate::notify::{self, Notifier};
 use crate::policy::{Action, BelowMinimum, Policy, ViolationKind};
 use crate::privileges;
 use crate::verdict::{assess, Health, Verdict};
+use caps::CapsHashSet;
 use milspec_abi::{status_flags, Event, EventKind, SecurityLevel};
 use milspecctl::device::Device;
 use milspecctl::paths::ModulePaths;
@@ -71,6 +72,8 @@ pub struct PolicyHolder {
     pub path: PathBuf,
     pub policy: Policy,
     pub reload_error: Option<String>,
+    /// Capabilities given up at start; a policy needing one cannot be loaded.
+    pub dropped: CapsHashSet,
 }
 
 impl PolicyHolder {
@@ -79,6 +82,7 @@ impl PolicyHolder {
             path: path.to_owned(),
             policy: Policy::load(path)?,
             reload_error: None,
+            dropped: CapsHashSet::new(),
         })
     }
 
@@ -88,9 +92,11 @@ impl PolicyHolder {
         let outcome = Policy::load(&self.path)
             .map_err(|e| e.to_string())
             .and_then(|p| {
-                let missing = privileges::missing_for(&p);
-                if missing.is_empty() || !privileges::needed(&self.policy).is_empty() {
-                    // Nothing missing, or we were never privileged enough to tell.
+                let missing: CapsHashSet = privileges::needed(&p)
+                    .intersection(&self.dropped)
+                    .copied()
+                    .collect();
+                if missing.is_empty() {
                     Ok(p)
                 } else {
                     Err(format!(
@@ -256,10 +262,14 @@ impl Service {
 
     /// Drops the capabilities the policy does not need (after `start`, which
     /// opened the device and bound the metrics port).
-    pub fn drop_privileges(&self) {
+    pub fn drop_privileges(&mut self) {
         let keep = privileges::needed(&self.policy.policy);
+        let before = caps::read(None, caps::CapSet::Permitted).unwrap_or_default();
         match privileges::drop_all_but(&keep) {
-            Ok(()) => tracing::info!("capabilities dropped; kept: {}", privileges::names(&keep)),
+            Ok(()) => {
+                self.policy.dropped = before.difference(&keep).copied().collect();
+                tracing::info!("capabilities dropped; kept: {}", privileges::names(&keep))
+            }
             Err(e) => tracing::warn!("cannot drop capabilities: {e}"),
         }
     }
@@ -712,9 +722,12 @@ impl Service {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    tracing::error!("reading events failed: {e}");
+                    tracing::error!("reading events failed: {e}; reconnecting");
                     self.disconnect();
-                    self.connect();
+                    self.link = Link::Retrying {
+                        at: Instant::now() + Duration::from_secs(1),
+                        backoff: Duration::from_secs(1),
+                    };
                     return;
                 }
             }
@@ -1130,6 +1143,19 @@ mod tests {
             Some(SecurityLevel::Standard)
         );
         assert!(h.reload_error.is_none());
+        // A policy needing a capability given up at start is refused.
+        h.dropped.insert(caps::Capability::CAP_SYS_ADMIN);
+        std::fs::write(&path, "[level]\nminimum = \"enhanced\"\n").unwrap();
+        let err = h.reload().unwrap_err();
+        assert!(
+            err.contains("CAP_SYS_ADMIN") && err.contains("restart"),
+            "{err}"
+        );
+        assert_eq!(
+            h.policy.level.on_below,
+            BelowMinimum::Alert,
+            "old policy kept"
+        );
         std::fs::remove_file(&path).unwrap();
         assert!(h.reload().unwrap_err().contains("cannot read policy"));
     }
