@@ -118,7 +118,9 @@ pub fn run(idle_secs: u64) -> TestResult {
         let hwm_kib = proc_field(pid, "VmHWM:")?;
 
         // Idle: nothing happens; count the daemon's context switches and CPU time.
-        std::thread::sleep(Duration::from_millis(500));
+        // The health file is rewritten at most once a second after events; let that
+        // last deferred write happen first.
+        std::thread::sleep(Duration::from_millis(2500));
         let (sw0, cpu0) = (switches(pid)?, cpu_ticks(pid)?);
         std::thread::sleep(Duration::from_secs(idle_secs));
         let (sw1, cpu1) = (switches(pid)?, cpu_ticks(pid)?);
