@@ -10,15 +10,16 @@
 #   make guest-bins static binaries for the VM (tools + in-guest tests)
 #   make bench      deployment benchmark in the VM (bare swap vs milspecctl rollback)
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
+#   make dkms-test  DKMS for real, in a temporary tree: two kernel releases, skip, signing
 #   make clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
-.PHONY: module deps kernel tools guest-bins check demo vm-test fuzz bench clean help
+.PHONY: module deps kernel tools guest-bins check demo vm-test fuzz bench clean help dkms-build dkms-test
 
 help:
-	@sed -n '4,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -43,6 +44,14 @@ check:
 
 demo:
 	@scripts/demo.sh
+
+# What dkms.conf's MAKE runs (in DKMS's copy of the sources): checks the tree's Rust
+# artifacts and the rustc, then builds. KDIR is the kernel tree DKMS builds for.
+dkms-build:
+	+@scripts/dkms-make.sh "$(KDIR)"
+
+dkms-test:
+	@tests/dkms/run
 
 bench:
 	@tests/vm/run --no-load -- milspec-guest-tests bench
