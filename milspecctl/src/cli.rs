@@ -492,12 +492,28 @@ fn allowlist(paths: &ModulePaths, action: &AllowlistAction) -> Result<Outcome, F
 }
 
 fn load(file: &std::path::Path, params: &[String]) -> Result<Outcome, Failure> {
-    kmod::load_file(file, params)?;
+    if let Err(e) = kmod::load_file(file, params) {
+        let mut f = Failure::from(e);
+        // The kernel only says ENOEXEC; say which check it most likely was.
+        if let Some(hint) = vermagic_hint(file) {
+            f.message = format!("{}; {hint}", f.message);
+        }
+        return Err(f);
+    }
     Ok(Outcome {
         code: exit::OK,
         json: json!({ "loaded": file.display().to_string(), "params": params }),
         text: format!("loaded {}", file.display()),
     })
+}
+
+/// The vermagic check's message when `file` was built for another kernel.
+fn vermagic_hint(file: &std::path::Path) -> Option<String> {
+    let bytes = std::fs::read(file).ok()?;
+    let m = crate::modfile::inspect(&bytes).ok()?;
+    let running = crate::txn::Host::real().release();
+    let c = crate::txn::vermagic_check(crate::modfile::vermagic_release(&m.vermagic), &running);
+    (!c.ok).then_some(c.detail)
 }
 
 fn unload() -> Result<Outcome, Failure> {
