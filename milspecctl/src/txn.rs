@@ -366,6 +366,35 @@ pub fn reconcile(store: &Store, host: &Host) -> Result<Option<String>, TxnError>
     Ok(Some(what))
 }
 
+/// The store id of the loaded module, whose kernel-reported version is `version`:
+/// the current deployment if it is that build, else the entry with that id (a
+/// file install), else the entry of that version for this kernel with the loaded
+/// srcversion (a DKMS build loaded by other means), else `version` itself.
+fn loaded_id(store: &Store, host: &Host, state: &State, version: &str, release: &str) -> String {
+    let src = Host::read(&host.sys_module.join("srcversion"));
+    let same = |m: &Manifest| {
+        m.module_version == version
+            && (m.srcversion.is_none() || src.is_none() || m.srcversion == src)
+    };
+    if let Some(cur) = &state.current {
+        if store.manifest(cur).is_ok_and(|m| same(&m)) {
+            return cur.clone();
+        }
+    }
+    if store.manifest(version).is_ok_and(|m| same(&m)) {
+        return version.to_owned();
+    }
+    store
+        .list()
+        .ok()
+        .and_then(|all| {
+            all.into_iter()
+                .find(|m| same(m) && m.kernel_release == release)
+        })
+        .map(|m| m.id)
+        .unwrap_or_else(|| version.to_owned())
+}
+
 /// Loads `version` from the store as a transaction (see the module docs).
 pub fn deploy(
     store: &Store,
@@ -399,9 +428,12 @@ pub fn deploy(
             });
         }
     }
-    let from = before.as_ref().and_then(|l| l.version.clone());
-    let from_params = before.map(|l| l.params).unwrap_or_default();
     let mut state = State::read(store)?;
+    let from = before
+        .as_ref()
+        .and_then(|l| l.version.as_deref())
+        .map(|v| loaded_id(store, host, &state, v, &release));
+    let from_params = before.map(|l| l.params).unwrap_or_default();
     let id = deployment_id(&state);
     store.write_journal(&Journal::Load {
         deployment_id: id.clone(),
@@ -745,6 +777,51 @@ mod tests {
         );
         // A release that only shares a prefix is another kernel.
         assert!(!vermagic_check("6.12.117", "6.12.1").ok);
+    }
+
+    /// A deployment's `from` must be a store id (what rollback goes back to), not
+    /// the version the kernel reports: DKMS builds are stored as <version>+<kernel>.
+    #[test]
+    fn the_loaded_module_is_named_by_its_store_id() {
+        use crate::store::EntryId;
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open(d.path()).unwrap();
+        let put = |name: &str, ver: &str, src: &str, rel: &str, naming| {
+            let p = d.path().join(name);
+            std::fs::write(&p, crate::fake_ko::dell_milspec_for(ver, src, rel)).unwrap();
+            store.install_as(&p, false, "test", naming).unwrap().id
+        };
+        let k1 = put("a.ko", "0.1.0", "S1", "6.12.117", EntryId::VersionAndKernel);
+        let k2 = put(
+            "b.ko",
+            "0.1.0",
+            "S2",
+            "6.12.117-upgrade",
+            EntryId::VersionAndKernel,
+        );
+        let file = put("c.ko", "1.0.0", "S3", "6.12.117-upgrade", EntryId::Version);
+        let sys = d.path().join("sys");
+        std::fs::create_dir_all(&sys).unwrap();
+        let host = Host {
+            sys_module: sys.clone(),
+            ..Host::real()
+        };
+        let rel = "6.12.117-upgrade";
+        let state = State {
+            current: Some(k2.clone()),
+            ..State::default()
+        };
+        std::fs::write(sys.join("srcversion"), "S2\n").unwrap();
+        assert_eq!(loaded_id(&store, &host, &state, "0.1.0", rel), k2);
+        // Not the current deployment: found by version, kernel and srcversion.
+        let none = State::default();
+        assert_eq!(loaded_id(&store, &host, &none, "0.1.0", rel), k2);
+        assert_eq!(loaded_id(&store, &host, &none, "1.0.0", rel), file);
+        std::fs::write(sys.join("srcversion"), "S1\n").unwrap();
+        assert_eq!(loaded_id(&store, &host, &none, "0.1.0", "6.12.117"), k1);
+        // Loaded from elsewhere (no such build in the store): its version.
+        std::fs::write(sys.join("srcversion"), "OTHER\n").unwrap();
+        assert_eq!(loaded_id(&store, &host, &state, "0.1.0", rel), "0.1.0");
     }
 
     #[test]
