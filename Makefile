@@ -14,16 +14,17 @@
 #   make deb-check  build them, lintian, package contents, make install/uninstall round trip
 #   make install    tools + DKMS source, the packages' file set (DESTDIR, PREFIX, ...;
 #                   see scripts/install.sh); make uninstall removes it again
+#   make dkms-test  DKMS for real, in a temporary tree: two kernel releases, skip, signing
 #   make clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
 .PHONY: module deps kernel tools guest-bins check demo vm-test fuzz bench clean help \
-	deb deb-check install uninstall
+	deb deb-check install uninstall dkms-build dkms-test
 
 help:
-	@sed -n '4,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,19p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -48,6 +49,14 @@ check:
 
 demo:
 	@scripts/demo.sh
+
+# What dkms.conf's MAKE runs (in DKMS's copy of the sources): checks the tree's Rust
+# artifacts and the rustc, then builds. KDIR is the kernel tree DKMS builds for.
+dkms-build:
+	+@scripts/dkms-make.sh "$(KDIR)"
+
+dkms-test:
+	@tests/dkms/run
 
 bench:
 	@tests/vm/run --no-load -- milspec-guest-tests bench

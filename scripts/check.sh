@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make check: every test. Formatting, clippy, host unit tests, the module build
 # (warnings are errors), the Debian packages (lintian, contents) with make
-# install/uninstall, and the VM suites. Prints TAP-style lines per step and ends
-# with "N passed, N failed" counting host and VM tests together.
+# install/uninstall, the VM suites and the DKMS test. Prints TAP-style lines per
+# step and ends with "N passed, N failed" counting host, VM and DKMS tests together.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -91,4 +91,14 @@ else
 fi
 passed=$((passed + vm_pass))
 failed=$((failed + vm_fail))
+
+echo "# DKMS (tests/dkms/run: Debian's dkms in a temporary tree; a cold run builds the -upgrade kernel, ~5-8 min)"
+tests/dkms/run --counts "$logs/dkms-counts"
+if [ -s "$logs/dkms-counts" ]; then
+	read -r dkms_pass dkms_fail <"$logs/dkms-counts"
+else
+	dkms_pass=0 dkms_fail=1
+fi
+passed=$((passed + dkms_pass))
+failed=$((failed + dkms_fail))
 summary

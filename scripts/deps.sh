@@ -37,6 +37,7 @@ apt_pkgs=(
 	prometheus
 	# Debian packages (scripts/deb.sh): debhelper with the dkms addon, lintian in make check.
 	dpkg-dev debhelper dh-dkms fakeroot lintian
+	dkms
 )
 
 missing=()

@@ -2,14 +2,16 @@
 # Builds (or finds in the cache) the reference kernel: Debian's linux-source-6.12,
 # tinyconfig + tests/kernel/milspec.config, CONFIG_RUST=y, built with the pinned rustc.
 #
-# Usage: scripts/kernel.sh [--variant default|kasan] [--localversion STR] [--print-dir]
+# Usage: scripts/kernel.sh [--variant default|kasan|norust] [--localversion STR] [--print-dir]
 #
 # --print-dir prints where the tree is (or would be) without building anything.
 #
 # Variants: "default" is built with gcc (like distribution kernels) and has lockdep,
 # KFENCE, SLUB debugging; "kasan" adds KASAN and is built with clang (LLVM=-14),
 # which 6.12 requires for KASAN together with Rust. Modules for it need the same
-# LLVM=-14 (scripts/module.sh --variant kasan passes it).
+# LLVM=-14 (scripts/module.sh --variant kasan passes it). "norust" is a kernel
+# without CONFIG_RUST (tests/kernel/norust.config), configured but not built: the
+# DKMS test shows that DKMS skips it.
 # Prints the kernel tree (KDIR) on stdout; progress goes to stderr.
 #
 # Cache key = source package version + config fragment hash + rustc + bindgen +
@@ -39,13 +41,18 @@ log() { printf 'kernel: %s\n' "$*" >&2; }
 
 fragments=("$root/tests/kernel/milspec.config")
 llvm=()
+config_only=0
 case "$variant" in
 default) ;;
+norust)
+	fragments=("$root/tests/kernel/norust.config")
+	config_only=1
+	;;
 kasan)
 	fragments+=("$root/tests/kernel/kasan.config")
 	llvm=(LLVM=-14)
 	;;
-*) log "unknown variant $variant (default|kasan)"; exit 64 ;;
+*) log "unknown variant $variant (default|kasan|norust)"; exit 64 ;;
 esac
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
 	log "linux-source-6.12 is not installed: run 'make deps'"; exit 1; }
@@ -96,6 +103,13 @@ if [ ! -f .milspec-configured ]; then
 	done < <(cat "${fragments[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=')
 	[ $bad -eq 0 ] || { log "the fragment is not satisfiable with this source/toolchain"; exit 1; }
 	touch .milspec-configured
+fi
+if [ $config_only -eq 1 ]; then
+	if grep -q '^CONFIG_RUST=y' .config; then log "CONFIG_RUST is on in a norust tree"; exit 1; fi
+	touch .milspec-built # "ready": this variant is only configured
+	log "configured (not built) in $(( $(date +%s) - start )) s: $kdir"
+	echo "$kdir"
+	exit 0
 fi
 
 log "building (make -j$(nproc)); a cold build takes several minutes"

@@ -112,12 +112,29 @@ pub enum Command {
     Tokens,
     /// Install a module file into the versioned store (checks that it is an x86_64
     /// ELF kernel module named dell_milspec and reads its .modinfo).
+    ///
+    /// With --from-dkms, install the module DKMS built for a kernel instead: it is
+    /// stored as <version>+<kernel release>, so the builds for several kernels
+    /// (and several versions) coexist and rollback works across DKMS rebuilds.
     Install {
         /// The .ko file.
-        file: PathBuf,
+        #[arg(required_unless_present = "from_dkms", conflicts_with = "from_dkms")]
+        file: Option<PathBuf>,
         /// Replace a version that is already installed.
         #[arg(long)]
         reinstall: bool,
+        /// Take the module from the DKMS tree (package "milspec").
+        #[arg(long)]
+        from_dkms: bool,
+        /// Kernel release of the DKMS build (default: the running kernel).
+        #[arg(long, value_name = "RELEASE", conflicts_with = "file")]
+        kernel: Option<String>,
+        /// DKMS package version (default: the newest built for that kernel).
+        #[arg(long, value_name = "VERSION", conflicts_with = "file")]
+        dkms_version: Option<String>,
+        /// DKMS tree (default: <root>/var/lib/dkms).
+        #[arg(long, value_name = "DIR", conflicts_with = "file")]
+        dkms_tree: Option<PathBuf>,
     },
     /// List the versions in the store.
     List,
@@ -475,12 +492,28 @@ fn allowlist(paths: &ModulePaths, action: &AllowlistAction) -> Result<Outcome, F
 }
 
 fn load(file: &std::path::Path, params: &[String]) -> Result<Outcome, Failure> {
-    kmod::load_file(file, params)?;
+    if let Err(e) = kmod::load_file(file, params) {
+        let mut f = Failure::from(e);
+        // The kernel only says ENOEXEC; say which check it most likely was.
+        if let Some(hint) = vermagic_hint(file) {
+            f.message = format!("{}; {hint}", f.message);
+        }
+        return Err(f);
+    }
     Ok(Outcome {
         code: exit::OK,
         json: json!({ "loaded": file.display().to_string(), "params": params }),
         text: format!("loaded {}", file.display()),
     })
+}
+
+/// The vermagic check's message when `file` was built for another kernel.
+fn vermagic_hint(file: &std::path::Path) -> Option<String> {
+    let bytes = std::fs::read(file).ok()?;
+    let m = crate::modfile::inspect(&bytes).ok()?;
+    let running = crate::txn::Host::real().release();
+    let c = crate::txn::vermagic_check(crate::modfile::vermagic_release(&m.vermagic), &running);
+    (!c.ok).then_some(c.detail)
 }
 
 fn unload() -> Result<Outcome, Failure> {
@@ -550,9 +583,25 @@ where
         Command::Events { from, limit } => events(&paths, *from, *limit),
         Command::Tokens => tokens(&paths),
         Command::Allowlist { action } => allowlist(&paths, action),
-        Command::Install { file, reinstall } => {
-            crate::store_cmds::install(&cli.root, file, *reinstall)
-        }
+        Command::Install {
+            file: Some(file),
+            reinstall,
+            ..
+        } => crate::store_cmds::install(&cli.root, file, *reinstall),
+        Command::Install {
+            file: None,
+            reinstall,
+            kernel,
+            dkms_version,
+            dkms_tree,
+            ..
+        } => crate::store_cmds::install_from_dkms(
+            &cli.root,
+            dkms_tree.as_deref(),
+            kernel.as_deref(),
+            dkms_version.as_deref(),
+            *reinstall,
+        ),
         Command::List => crate::store_cmds::list(&cli.root),
         Command::Remove { version } => crate::store_cmds::remove(&cli.root, version),
         Command::History => crate::store_cmds::history(&cli.root),

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod cli;
 pub mod device;
+pub mod dkms;
 pub mod exit;
 pub mod fsutil;
 pub mod holders;

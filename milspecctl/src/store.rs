@@ -1,12 +1,17 @@
 //! The versioned module store under `<root>/var/lib/milspec`:
 //!
 //! ```text
-//! versions/<version>/dell_milspec.ko     the module as installed
-//! versions/<version>/manifest.json       what it is (Manifest)
-//! staging/<version>/                     an install in progress
-//! trash/<version>/                       a removal in progress
-//! journal.json                           the operation in progress, if any
+//! versions/<id>/dell_milspec.ko     the module as installed
+//! versions/<id>/manifest.json       what it is (Manifest)
+//! staging/<id>/                     an install in progress
+//! trash/<id>/                       a removal in progress
+//! journal.json                      the operation in progress, if any
 //! ```
+//!
+//! An entry's id is the module's version for a file install (`1.0.1`) and
+//! `<version>+<kernel release>` for a module built by DKMS (`0.1.0+6.12.117`):
+//! DKMS builds the same source version once per kernel, and those builds must
+//! coexist so that a rollback (or a boot into the older kernel) still has them.
 //!
 //! Every change is journaled first and made of steps that are each atomic
 //! (write-temp + fsync + rename, or a directory rename). A crash after any step
@@ -26,6 +31,10 @@ pub const KO_NAME: &str = "dell_milspec.ko";
 /// What the store knows about one installed version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The store id: the module version, or `<version>+<kernel release>` for DKMS
+    /// builds (see the module docs). Always the entry's directory name.
+    #[serde(default)]
+    pub id: String,
     pub module_name: String,
     pub module_version: String,
     pub sha256: String,
@@ -105,6 +114,31 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
         path: path.display().to_string(),
         source,
     }
+}
+
+/// How an install names its store entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryId {
+    /// The module's version (`install FILE`).
+    Version,
+    /// `<version>+<kernel release>` (`install --from-dkms`): one entry per kernel.
+    VersionAndKernel,
+}
+
+/// The id of a DKMS build of `version` for kernel `release`. Characters a
+/// directory name must not have become `-`.
+pub fn dkms_id(version: &str, release: &str) -> String {
+    let release: String = release
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+-~".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{version}+{release}")
 }
 
 /// What `recover()` did.
@@ -264,15 +298,26 @@ impl Store {
         Ok(())
     }
 
-    /// Installs the module file at `path`. Steps (each a possible crash point):
-    /// 1 journal, 2 module copied to staging, 3 manifest written, 4 old version
-    /// moved to the trash (reinstall only), 5 staging renamed into place,
-    /// 6 trash emptied, then the journal is cleared.
+    /// Installs the module file at `path` under its version. See [`Store::install_as`].
     pub fn install(
         &self,
         path: &Path,
         reinstall: bool,
         source: &str,
+    ) -> Result<Manifest, StoreError> {
+        self.install_as(path, reinstall, source, EntryId::Version)
+    }
+
+    /// Installs the module file at `path` as the entry `naming` gives. Steps (each
+    /// a possible crash point): 1 journal, 2 module copied to staging, 3 manifest
+    /// written, 4 old version moved to the trash (reinstall only), 5 staging
+    /// renamed into place, 6 trash emptied, then the journal is cleared.
+    pub fn install_as(
+        &self,
+        path: &Path,
+        reinstall: bool,
+        source: &str,
+        naming: EntryId,
     ) -> Result<Manifest, StoreError> {
         let bytes = fs::read(path).map_err(io_err(path))?;
         let m = modfile::inspect(&bytes).map_err(|source| StoreError::NotAModule {
@@ -284,16 +329,24 @@ impl Store {
             path: path.display().to_string(),
         })?;
         check_version_name(&version, path)?;
+        let kernel_release = modfile::vermagic_release(&m.vermagic).to_owned();
+        let module_version = version.clone();
+        let version = match naming {
+            EntryId::Version => version,
+            EntryId::VersionAndKernel => dkms_id(&version, &kernel_release),
+        };
+        check_version_name(&version, path)?;
         let target = self.version_dir("versions", &version);
         if target.exists() && !reinstall {
             return Err(StoreError::AlreadyInstalled(version));
         }
         let manifest = Manifest {
+            id: version.clone(),
             module_name: m.name.clone(),
-            module_version: version.clone(),
+            module_version,
             sha256: m.sha256.clone(),
             size: m.size,
-            kernel_release: modfile::vermagic_release(&m.vermagic).to_owned(),
+            kernel_release,
             vermagic: m.vermagic.clone(),
             srcversion: m.srcversion.clone(),
             signature: m.signature.clone(),
@@ -360,6 +413,15 @@ impl Store {
         read_manifest(&self.root, version)
     }
 
+    /// The installed entry to deploy when none is named: the newest version
+    /// built for kernel `release`, else the newest of all (which preflight and
+    /// load then refuse with a vermagic message).
+    pub fn default_candidate(&self, release: &str) -> Result<Option<Manifest>, StoreError> {
+        let all = self.list()?;
+        let newest_here = all.iter().rev().find(|m| m.kernel_release == release);
+        Ok(newest_here.or(all.last()).cloned())
+    }
+
     /// Checks an installed version's file against its manifest.
     pub fn verify_version(&self, version: &str) -> Result<Manifest, StoreError> {
         let m = self.manifest(version)?;
@@ -383,7 +445,8 @@ impl Store {
         Ok(m)
     }
 
-    /// Installed versions, oldest first by version number.
+    /// Installed versions, oldest first by version number (then by id, so the
+    /// builds of one version for several kernels sort by kernel release).
     pub fn list(&self) -> Result<Vec<Manifest>, StoreError> {
         let d = self.dir.join("versions");
         let mut out = Vec::new();
@@ -391,7 +454,10 @@ impl Store {
             let name = entry.map_err(io_err(&d))?.file_name();
             out.push(self.manifest(&name.to_string_lossy())?);
         }
-        out.sort_by(|a, b| compare_versions(&a.module_version, &b.module_version));
+        out.sort_by(|a, b| {
+            compare_versions(&a.module_version, &b.module_version)
+                .then_with(|| compare_versions(&a.id, &b.id))
+        });
         Ok(out)
     }
 }
@@ -410,10 +476,13 @@ pub fn read_manifest(root: &Path, version: &str) -> Result<Manifest, StoreError>
             io_err(&p)(e)
         }
     })?;
-    serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
+    let mut m: Manifest = serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
         version: version.to_owned(),
         reason: format!("manifest.json: {e}"),
-    })
+    })?;
+    // Manifests written before ids existed: the directory name is the id.
+    m.id = version.to_owned();
+    Ok(m)
 }
 
 /// Orders `1.0.9` before `1.0.10`: numeric where both parts are numbers.
@@ -661,6 +730,68 @@ mod tests {
             sha256: modfile::inspect(&bytes).unwrap().sha256,
             reinstall,
         }
+    }
+
+    #[test]
+    fn dkms_builds_for_two_kernels_coexist() {
+        let (d, s) = setup();
+        let k1 = file(
+            d.path(),
+            "k1.ko",
+            &fake_ko::dell_milspec_for("0.1.0", "K1", "6.12.117"),
+        );
+        let k2 = file(
+            d.path(),
+            "k2.ko",
+            &fake_ko::dell_milspec_for("0.1.0", "K2", "6.12.117-upgrade"),
+        );
+        let m1 = s
+            .install_as(&k1, false, "dkms", EntryId::VersionAndKernel)
+            .unwrap();
+        let m2 = s
+            .install_as(&k2, false, "dkms", EntryId::VersionAndKernel)
+            .unwrap();
+        assert_eq!(m1.id, "0.1.0+6.12.117");
+        assert_eq!(m2.id, "0.1.0+6.12.117-upgrade");
+        assert_eq!(
+            (m1.module_version.as_str(), m2.module_version.as_str()),
+            ("0.1.0", "0.1.0")
+        );
+        let ids: Vec<String> = s.list().unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["0.1.0+6.12.117", "0.1.0+6.12.117-upgrade"]);
+        assert_eq!(
+            s.verify_version("0.1.0+6.12.117")
+                .unwrap()
+                .srcversion
+                .as_deref(),
+            Some("K1")
+        );
+        // A plain file install of the same version is a third, separate entry.
+        s.install(&k1, false, "file").unwrap();
+        assert_eq!(s.list().unwrap().len(), 3);
+        // The default candidate is the newest built for the running kernel.
+        assert_eq!(
+            s.default_candidate("6.12.117-upgrade").unwrap().unwrap().id,
+            "0.1.0+6.12.117-upgrade"
+        );
+        let other = s.default_candidate("7.0.0").unwrap().unwrap();
+        assert_eq!(
+            other.kernel_release, "6.12.117-upgrade",
+            "newest overall when none fits"
+        );
+        assert!(matches!(
+            s.install_as(&k2, false, "dkms", EntryId::VersionAndKernel),
+            Err(StoreError::AlreadyInstalled(id)) if id == "0.1.0+6.12.117-upgrade"
+        ));
+    }
+
+    #[test]
+    fn dkms_ids_are_directory_safe() {
+        assert_eq!(
+            dkms_id("0.1.0", "6.12.117-1-amd64"),
+            "0.1.0+6.12.117-1-amd64"
+        );
+        assert_eq!(dkms_id("0.1.0", "6.12/../x y"), "0.1.0+6.12-..-x-y");
     }
 
     #[test]

@@ -4,8 +4,9 @@
 
 use crate::audit::{Action, AuditLog};
 use crate::cli::{error_chain, Failure, Outcome};
+use crate::dkms::{find_build, DkmsBuild, DkmsError};
 use crate::exit;
-use crate::store::{Recovery, Store, StoreError};
+use crate::store::{EntryId, Recovery, Store, StoreError};
 use crate::txn::{self, Check, Deployment, Host, TxnError};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -98,13 +99,113 @@ fn with_note(mut text: String, note: &Option<String>) -> String {
 }
 
 pub(crate) fn install(root: &Path, file: &Path, reinstall: bool) -> Result<Outcome, Failure> {
-    let start = Instant::now();
     let (store, note) = open_store(root)?;
-    let result = store.install(file, reinstall, "file");
+    install_into(root, &store, note, file, reinstall, EntryId::Version, None)
+}
+
+fn dkms_failure(e: DkmsError) -> Failure {
+    let kind = match e {
+        DkmsError::Io { .. } => "io",
+        DkmsError::Compressed { .. } => "invalid_module",
+        _ => "dkms_not_built",
+    };
+    Failure {
+        code: exit::FAILURE,
+        kind,
+        message: error_chain(&e),
+    }
+}
+
+/// `install --from-dkms`: the module DKMS built for `kernel` (default: the
+/// running one), stored as `<version>+<kernel>`.
+pub(crate) fn install_from_dkms(
+    root: &Path,
+    tree: Option<&Path>,
+    kernel: Option<&str>,
+    version: Option<&str>,
+    reinstall: bool,
+) -> Result<Outcome, Failure> {
+    let tree = tree
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("var/lib/dkms"));
+    let kernel = kernel
+        .map(str::to_owned)
+        .unwrap_or_else(|| Host::real().release());
+    let (store, note) = open_store(root)?;
+    let build = match find_build(&tree, &kernel, version) {
+        Ok(b) => b,
+        Err(e) => {
+            let f = dkms_failure(e);
+            record(
+                root,
+                "install",
+                "failed",
+                BTreeMap::new(),
+                0.0,
+                Some(f.message.clone()),
+            )?;
+            return Err(f);
+        }
+    };
+    install_into(
+        root,
+        &store,
+        note,
+        &build.path,
+        reinstall,
+        EntryId::VersionAndKernel,
+        Some(&build),
+    )
+}
+
+/// DKMS's directory says which kernel it built for; the module's vermagic must
+/// agree, or the store would file it under another kernel.
+fn dkms_vermagic_agrees(file: &Path, dkms: Option<&DkmsBuild>) -> Result<(), StoreError> {
+    let Some(b) = dkms else { return Ok(()) };
+    let bytes = std::fs::read(file).map_err(|source| StoreError::Io {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let m = crate::modfile::inspect(&bytes).map_err(|source| StoreError::NotAModule {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let release = crate::modfile::vermagic_release(&m.vermagic);
+    if release == b.kernel {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        version: b.package_version.clone(),
+        reason: format!(
+            "{} is in DKMS's directory for kernel {}, but its vermagic says {release}: not stored",
+            file.display(),
+            b.kernel
+        ),
+    })
+}
+
+fn install_into(
+    root: &Path,
+    store: &Store,
+    note: Option<String>,
+    file: &Path,
+    reinstall: bool,
+    naming: EntryId,
+    dkms: Option<&DkmsBuild>,
+) -> Result<Outcome, Failure> {
+    let start = Instant::now();
+    let result = dkms_vermagic_agrees(file, dkms).and_then(|()| {
+        store.install_as(
+            file,
+            reinstall,
+            if dkms.is_some() { "dkms" } else { "file" },
+            naming,
+        )
+    });
     let secs = start.elapsed().as_secs_f64();
     match result {
         Ok(m) => {
-            let versions = BTreeMap::from([("installed".to_owned(), m.module_version.clone())]);
+            let versions = BTreeMap::from([("installed".to_owned(), m.id.clone())]);
             record(
                 root,
                 "install",
@@ -113,14 +214,23 @@ pub(crate) fn install(root: &Path, file: &Path, reinstall: bool) -> Result<Outco
                 secs,
                 Some(m.sha256.clone()),
             )?;
+            let from = dkms.map(|b| {
+                json!({ "package_version": b.package_version, "kernel": b.kernel,
+                        "path": b.path.display().to_string() })
+            });
             Ok(Outcome {
                 code: exit::OK,
-                json: json!({ "installed": m, "repaired": note }),
+                json: json!({ "installed": m, "dkms": from, "repaired": note }),
                 text: with_note(
                     format!(
-                        "installed {} {} (sha256 {}, for kernel {}, {})",
+                        "installed {} {}{} (sha256 {}, for kernel {}, {})",
                         m.module_name,
                         m.module_version,
+                        if m.id == m.module_version {
+                            String::new()
+                        } else {
+                            format!(" as {} from DKMS", m.id)
+                        },
                         &m.sha256[..16],
                         m.kernel_release,
                         if m.signature.is_some() {
@@ -156,7 +266,7 @@ pub(crate) fn list(root: &Path) -> Result<Outcome, Failure> {
         .map(|m| {
             format!(
                 "{:<12} kernel {:<16} sha256 {} {}",
-                m.module_version,
+                m.id,
                 m.kernel_release,
                 &m.sha256[..16],
                 if m.signature.is_some() {
@@ -411,9 +521,8 @@ pub(crate) fn deploy(
     let version = match version {
         Some(v) => v.to_owned(),
         None => store
-            .list()?
-            .last()
-            .map(|m| m.module_version.clone())
+            .default_candidate(&Host::real().release())?
+            .map(|m| m.id)
             .ok_or_else(|| Failure {
                 code: exit::REFUSED,
                 kind: "refused",

@@ -191,13 +191,7 @@ pub enum TxnError {
 /// Checks of a loaded module against its manifest.
 pub fn verify_loaded(host: &Host, m: &Manifest, state: &State) -> Vec<Check> {
     let mut out = Vec::new();
-    let release = host.release();
-    out.push(check(
-        "vermagic",
-        m.kernel_release == release,
-        true,
-        format!("module built for {}, running {release}", m.kernel_release),
-    ));
+    out.push(vermagic_check(&m.kernel_release, &host.release()));
     let snap = Snapshot::take(&host.module);
     match &snap {
         Ok(Some(s)) => {
@@ -281,6 +275,28 @@ pub fn verify_loaded(host: &Host, m: &Manifest, state: &State) -> Vec<Check> {
     out
 }
 
+/// The module's vermagic (the kernel release it was built for) against the
+/// running kernel's release. The kernel refuses a module built for another
+/// release ("disagrees about version of symbol" / "version magic"), so this is
+/// mandatory and says what to do.
+pub fn vermagic_check(built_for: &str, running: &str) -> Check {
+    let ok = built_for == running;
+    check(
+        "vermagic",
+        ok,
+        true,
+        if ok {
+            format!("module built for {built_for}, running {running}")
+        } else {
+            format!(
+                "vermagic mismatch: module built for kernel {built_for}, but {running} is running; \
+                 the kernel would refuse it (rebuild it for this kernel, e.g. dkms autoinstall, \
+                 then milspecctl install --from-dkms)"
+            )
+        },
+    )
+}
+
 /// Module parameters with the module's defaults (`force` off, `level=standard`)
 /// dropped and sorted, so that "no parameters" equals what sysfs shows for them.
 fn effective(params: &[String]) -> Vec<String> {
@@ -319,8 +335,15 @@ pub fn reconcile(store: &Store, host: &Host) -> Result<Option<String>, TxnError>
         return Ok(None);
     };
     let loaded = host.loaded().and_then(|l| l.version);
+    // Journal entries name store ids; the kernel reports module versions.
+    let version_of = |id: &str| {
+        store
+            .manifest(id)
+            .map(|m| m.module_version)
+            .unwrap_or_else(|_| id.to_owned())
+    };
     let mut state = State::read(store)?;
-    let what = if loaded.as_deref() == Some(to.as_str()) {
+    let what = if loaded.as_deref() == Some(version_of(&to).as_str()) {
         if from.as_deref() != Some(to.as_str()) {
             state.previous = from.clone();
         }
@@ -330,7 +353,7 @@ pub fn reconcile(store: &Store, host: &Host) -> Result<Option<String>, TxnError>
         state.taint_at_load = host.taint();
         state.write(store)?;
         format!("deployment {deployment_id} had loaded {to}: committed")
-    } else if loaded.is_some() && loaded == from {
+    } else if loaded.is_some() && loaded == from.as_deref().map(version_of) {
         format!("deployment {deployment_id} had not changed anything: cleared")
     } else if let (None, Some(f)) = (&loaded, &from) {
         kmod::load_file(&store.ko_path(f), &from_params)
@@ -343,6 +366,35 @@ pub fn reconcile(store: &Store, host: &Host) -> Result<Option<String>, TxnError>
     Ok(Some(what))
 }
 
+/// The store id of the loaded module, whose kernel-reported version is `version`:
+/// the current deployment if it is that build, else the entry with that id (a
+/// file install), else the entry of that version for this kernel with the loaded
+/// srcversion (a DKMS build loaded by other means), else `version` itself.
+fn loaded_id(store: &Store, host: &Host, state: &State, version: &str, release: &str) -> String {
+    let src = Host::read(&host.sys_module.join("srcversion"));
+    let same = |m: &Manifest| {
+        m.module_version == version
+            && (m.srcversion.is_none() || src.is_none() || m.srcversion == src)
+    };
+    if let Some(cur) = &state.current {
+        if store.manifest(cur).is_ok_and(|m| same(&m)) {
+            return cur.clone();
+        }
+    }
+    if store.manifest(version).is_ok_and(|m| same(&m)) {
+        return version.to_owned();
+    }
+    store
+        .list()
+        .ok()
+        .and_then(|all| {
+            all.into_iter()
+                .find(|m| same(m) && m.kernel_release == release)
+        })
+        .map(|m| m.id)
+        .unwrap_or_else(|| version.to_owned())
+}
+
 /// Loads `version` from the store as a transaction (see the module docs).
 pub fn deploy(
     store: &Store,
@@ -352,11 +404,9 @@ pub fn deploy(
 ) -> Result<Deployment, TxnError> {
     let manifest = store.verify_version(version)?;
     let release = host.release();
-    if manifest.kernel_release != release {
-        return Err(TxnError::Refused(format!(
-            "{version} was built for kernel {}, but {release} is running (vermagic mismatch)",
-            manifest.kernel_release
-        )));
+    let vm = vermagic_check(&manifest.kernel_release, &release);
+    if !vm.ok {
+        return Err(TxnError::Refused(format!("{version}: {}", vm.detail)));
     }
     kmod::param_string(params).map_err(|e| TxnError::Refused(e.to_string()))?;
     // Checkpoint.
@@ -369,15 +419,21 @@ pub fn deploy(
                     .into(),
             ));
         }
-        if l.version.as_deref() == Some(version) && effective(&l.params) == effective(params) {
+        let same_build = l.version.as_deref() == Some(manifest.module_version.as_str())
+            && (manifest.srcversion.is_none()
+                || Host::read(&host.sys_module.join("srcversion")) == manifest.srcversion);
+        if same_build && effective(&l.params) == effective(params) {
             return Ok(Deployment::NothingToDo {
                 version: version.into(),
             });
         }
     }
-    let from = before.as_ref().and_then(|l| l.version.clone());
-    let from_params = before.map(|l| l.params).unwrap_or_default();
     let mut state = State::read(store)?;
+    let from = before
+        .as_ref()
+        .and_then(|l| l.version.as_deref())
+        .map(|v| loaded_id(store, host, &state, v, &release));
+    let from_params = before.map(|l| l.params).unwrap_or_default();
     let id = deployment_id(&state);
     store.write_journal(&Journal::Load {
         deployment_id: id.clone(),
@@ -583,11 +639,11 @@ pub fn preflight(
         true,
         format!("{} MiB free in {}", free >> 20, store.dir().display()),
     ));
+    let release = host.release();
     let candidate = match version {
         Some(v) => Some(v.to_owned()),
-        None => store.list()?.last().map(|m| m.module_version.clone()),
+        None => store.default_candidate(&release)?.map(|m| m.id),
     };
-    let release = host.release();
     let enforced = Host::read(&host.sig_enforce).is_some_and(|v| v == "Y");
     match candidate.as_deref().map(|v| store.verify_version(v)) {
         None => out.push(check("candidate", false, true, "no version installed")),
@@ -597,22 +653,9 @@ pub fn preflight(
                 "candidate",
                 true,
                 true,
-                format!("{} (file verified)", m.module_version),
+                format!("{} (file verified)", m.id),
             ));
-            out.push(check(
-                "vermagic",
-                m.kernel_release == release,
-                true,
-                format!(
-                    "built for {}, running {release}{}",
-                    m.kernel_release,
-                    if m.kernel_release == release {
-                        ""
-                    } else {
-                        ": the kernel would refuse it (rebuild it for this kernel, e.g. with DKMS)"
-                    }
-                ),
-            ));
+            out.push(vermagic_check(&m.kernel_release, &release));
             out.push(check(
                 "module_signatures",
                 m.signature.is_some() || !enforced,
@@ -717,6 +760,68 @@ mod tests {
             effective(&["force=1".into(), "level=paranoid".into()])
         );
         assert_ne!(effective(&["force=1".into()]), effective(&[]));
+    }
+
+    #[test]
+    fn vermagic_must_match_the_running_kernel() {
+        let c = vermagic_check("6.12.117", "6.12.117");
+        assert!(c.ok && c.mandatory, "{c:?}");
+        let c = vermagic_check("6.12.117", "6.12.117-upgrade");
+        assert!(!c.ok && c.mandatory);
+        assert!(
+            c.detail.contains("vermagic mismatch")
+                && c.detail.contains("built for kernel 6.12.117,")
+                && c.detail.contains("6.12.117-upgrade is running"),
+            "{}",
+            c.detail
+        );
+        // A release that only shares a prefix is another kernel.
+        assert!(!vermagic_check("6.12.117", "6.12.1").ok);
+    }
+
+    /// A deployment's `from` must be a store id (what rollback goes back to), not
+    /// the version the kernel reports: DKMS builds are stored as <version>+<kernel>.
+    #[test]
+    fn the_loaded_module_is_named_by_its_store_id() {
+        use crate::store::EntryId;
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open(d.path()).unwrap();
+        let put = |name: &str, ver: &str, src: &str, rel: &str, naming| {
+            let p = d.path().join(name);
+            std::fs::write(&p, crate::fake_ko::dell_milspec_for(ver, src, rel)).unwrap();
+            store.install_as(&p, false, "test", naming).unwrap().id
+        };
+        let k1 = put("a.ko", "0.1.0", "S1", "6.12.117", EntryId::VersionAndKernel);
+        let k2 = put(
+            "b.ko",
+            "0.1.0",
+            "S2",
+            "6.12.117-upgrade",
+            EntryId::VersionAndKernel,
+        );
+        let file = put("c.ko", "1.0.0", "S3", "6.12.117-upgrade", EntryId::Version);
+        let sys = d.path().join("sys");
+        std::fs::create_dir_all(&sys).unwrap();
+        let host = Host {
+            sys_module: sys.clone(),
+            ..Host::real()
+        };
+        let rel = "6.12.117-upgrade";
+        let state = State {
+            current: Some(k2.clone()),
+            ..State::default()
+        };
+        std::fs::write(sys.join("srcversion"), "S2\n").unwrap();
+        assert_eq!(loaded_id(&store, &host, &state, "0.1.0", rel), k2);
+        // Not the current deployment: found by version, kernel and srcversion.
+        let none = State::default();
+        assert_eq!(loaded_id(&store, &host, &none, "0.1.0", rel), k2);
+        assert_eq!(loaded_id(&store, &host, &none, "1.0.0", rel), file);
+        std::fs::write(sys.join("srcversion"), "S1\n").unwrap();
+        assert_eq!(loaded_id(&store, &host, &none, "0.1.0", "6.12.117"), k1);
+        // Loaded from elsewhere (no such build in the store): its version.
+        std::fs::write(sys.join("srcversion"), "OTHER\n").unwrap();
+        assert_eq!(loaded_id(&store, &host, &state, "0.1.0", rel), "0.1.0");
     }
 
     #[test]

@@ -19,16 +19,24 @@ pub fn elf_with_modinfo(entries: &[&str], arch: Architecture) -> Vec<u8> {
 }
 
 /// A dell_milspec module of `version` (x86_64, vermagic 6.12.117), with `srcversion`.
+#[allow(dead_code)] // not every test crate that includes this file uses it
 pub fn dell_milspec(version: &str, srcversion: &str) -> Vec<u8> {
+    dell_milspec_for(version, srcversion, "6.12.117")
+}
+
+/// A dell_milspec module of `version` built for kernel `release` (its vermagic).
+#[allow(dead_code)] // not every test crate that includes this file uses it
+pub fn dell_milspec_for(version: &str, srcversion: &str, release: &str) -> Vec<u8> {
     let version = format!("version={version}");
     let srcversion = format!("srcversion={srcversion}");
+    let vermagic = format!("vermagic={release} SMP mod_unload ");
     elf_with_modinfo(
         &[
             &version,
             "license=GPL",
             &srcversion,
             "name=dell_milspec",
-            "vermagic=6.12.117 SMP mod_unload ",
+            &vermagic,
         ],
         Architecture::X86_64,
     )
