@@ -4,6 +4,7 @@
 # sources, scripts/dkms-make.sh), nothing built, no userspace crates.
 #
 # Usage: scripts/dkms-source.sh [DEST]
+#        scripts/dkms-source.sh --list   (the file list, for scripts/install.sh)
 #
 # DEST defaults to /usr/src/milspec-<PACKAGE_VERSION>, where `dkms add -m milspec
 # -v <PACKAGE_VERSION>` looks for it. Prints DEST. An existing DEST is replaced.
@@ -18,6 +19,10 @@ for f in "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h; do
 	files+=("${f#"$root"/}")
 done
 
+if [ "${1:-}" = --list ]; then
+	printf '%s\n' "${files[@]}"
+	exit 0
+fi
 rm -rf "$dest"
 mkdir -p "$dest"
 for f in "${files[@]}"; do

@@ -82,14 +82,11 @@ if [ "$part" != dkms ]; then
 	for f in docs/*.md; do add 0644 "$f" "$DOCDIR/$f"; done
 fi
 if [ "$part" != tools ]; then
-	# Everything Kbuild compiles (the module includes abi/src/uapi.rs and
-	# smbios/src/dell.rs by relative #[path], so the layout is kept), the C header,
-	# dkms.conf, and any file of the repository that dkms.conf names (a build helper).
-	dkms_files=(Kbuild dkms.conf kmod/*.rs kmod/*.c kmod/*.h abi/src/uapi.rs smbios/src/dell.rs
-		include/uapi/linux/dell_milspec.h)
-	while read -r ref; do
-		[ -f "$ref" ] && dkms_files+=("$ref")
-	done < <(grep -v '^[[:space:]]*#' dkms.conf | grep -oE '(scripts|dkms|packaging)/[A-Za-z0-9_./-]+' | sort -u)
+	# What a DKMS build needs (scripts/dkms-source.sh owns that list: Makefile for
+	# `make dkms-build`, Kbuild, kmod/, abi/src/uapi.rs and smbios/src/dell.rs in
+	# their relative #[path] layout, scripts/dkms-make.sh), plus the C header.
+	mapfile -t dkms_files < <(scripts/dkms-source.sh --list)
+	dkms_files+=(include/uapi/linux/dell_milspec.h)
 	for f in "${dkms_files[@]}"; do
 		mode=0644
 		[ -x "$f" ] && mode=0755

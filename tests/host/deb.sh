@@ -94,16 +94,14 @@ $(for f in README.md docs/*.md; do
 EOF
 )"
 
-# The DKMS tree: what git has under kmod/, the two files the module includes by
-# #[path], the C header, Kbuild and dkms.conf, plus any repository file dkms.conf names.
+# The DKMS tree: scripts/dkms-source.sh's list (Makefile, Kbuild, dkms.conf, kmod/,
+# the two files the module includes by #[path], scripts/dkms-make.sh) and the C header.
 dkms_src=/usr/src/milspec-$version
 same "deb: milspec-dkms ships the module source tree in $dkms_src" "$(cat "$tmp/dkms.files")" \
 	"$(sort <<EOF
 -rw-r--r-- /usr/share/doc/milspec-dkms/copyright
 -rw-r--r-- /usr/share/doc/milspec-dkms/changelog.gz
-$(for f in Kbuild dkms.conf abi/src/uapi.rs smbios/src/dell.rs include/uapi/linux/dell_milspec.h \
-	$(git ls-files kmod) \
-	$(grep -v '^[[:space:]]*#' dkms.conf | grep -oE '(scripts|dkms|packaging)/[A-Za-z0-9_./-]+' | sort -u); do
+$(for f in include/uapi/linux/dell_milspec.h $(scripts/dkms-source.sh --list); do
 	[ -f "$f" ] || continue
 	m=-rw-r--r--; [ -x "$f" ] && m=-rwxr-xr-x
 	echo "$m $dkms_src/$f"; done | sort -u)
@@ -212,13 +210,11 @@ else
 fi
 
 # The DKMS source tree as packaged builds into dell_milspec.ko against the reference
-# kernel (proves the file set is complete; DKMS itself is tested in the DKMS suite).
+# kernel with dkms.conf's own MAKE command (proves the file set is complete; DKMS
+# itself is tested in tests/dkms/run).
 kdir=$(scripts/kernel.sh --print-dir 2>/dev/null || true)
 if [ -n "$kdir" ] && [ -f "$kdir/.milspec-built" ]; then
-	extra=()
-	[ ! -s "$kdir/.milspec-make-args" ] || mapfile -t extra <"$kdir/.milspec-make-args"
-	if make -s -C "$kdir" M="$x$dkms_src" "${extra[@]}" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
-		BINDGEN="$BINDGEN" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules >"$tmp/kbuild.log" 2>&1 &&
+	if make -s -C "$x$dkms_src" KDIR="$kdir" dkms-build >"$tmp/kbuild.log" 2>&1 &&
 		[ -f "$x$dkms_src/dell_milspec.ko" ]; then
 		pass "deb: the packaged DKMS tree builds dell_milspec.ko (reference kernel)"
 	else
