@@ -687,7 +687,14 @@ impl Service {
             ));
         }
         if !m.allowed_sha256.is_empty() {
-            match milspecctl::store::read_manifest(&m.store_root, version) {
+            // DKMS builds are stored per kernel as <version>+<release>.
+            let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|r| r.trim().to_owned())
+                .unwrap_or_default();
+            let dkms_id = milspecctl::store::dkms_id(version, &release);
+            let manifest = milspecctl::store::read_manifest(&m.store_root, &dkms_id)
+                .or_else(|_| milspecctl::store::read_manifest(&m.store_root, version));
+            match manifest {
                 Ok(man) if m.allowed_sha256.iter().any(|h| h.as_str() == man.sha256) => {}
                 Ok(man) => problems.push(format!(
                     "module {version} (sha256 {}) is not in modules.allowed_sha256",
