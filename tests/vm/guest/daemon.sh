@@ -14,7 +14,7 @@ cat >$D/hook.sh <<'EOF'
 EOF
 chmod 755 $D/hook.sh
 
-policy() { # policy EXTRA_LEVEL_LINES
+policy() { # policy EXTRA_LEVEL_LINES [EXTRA_MODULES_LINES]
 	cat >/etc/milspec/policy.toml <<EOF
 [level]
 minimum = "enhanced"
@@ -23,6 +23,7 @@ $1
 
 [modules]
 allowlist = ["milspec_probe_ok"]
+$2
 
 [actions]
 module_denied = ["log", "alert"]
@@ -112,6 +113,15 @@ wait_for "a broken policy on SIGHUP is refused with line and key" grep -q "polic
 wait_for "health: policy degraded" grep -q 'reload refused, still enforcing the previous policy' $D/health.json
 t "lowering the level again" milspecctl level standard
 wait_for "... the old policy still raises it" level_is enhanced
+
+# Version and hash rules, checked on reload (and on every connect).
+policy "" 'allowed_versions = ["9.9.9"]'
+kill -HUP $PID
+wait_for "a module version outside allowed_versions is a violation" grep -q 'policy violation: module version 0.1.0 is not in modules.allowed_versions' $D/log
+policy "" 'allowed_sha256 = ["0000000000000000000000000000000000000000000000000000000000000000"]'
+kill -HUP $PID
+wait_for "a module loaded outside the store has no known hash: violation" grep -q 'the file hash of module 0.1.0 is unknown' $D/log
+wait_for "metrics count module_not_allowed" sh -c "grep -qE 'milspec_policy_violations_total\\{kind=\"module_not_allowed\"\\} 2' $D/prom/milspec.prom"
 
 # A good policy that locks: the allowlist is pushed, then the level locked.
 policy 'lock_at = "paranoid"'
