@@ -33,6 +33,7 @@ apt_pkgs=(
 	qemu-system-x86 busybox-static cpio
 	build-essential bc bison flex libelf-dev libssl-dev dwarves
 	python3 xz-utils kmod gzip openssl
+	debootstrap e2fsprogs
 )
 
 missing=()

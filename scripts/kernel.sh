@@ -2,14 +2,17 @@
 # Builds (or finds in the cache) the reference kernel: Debian's linux-source-6.12,
 # tinyconfig + tests/kernel/milspec.config, CONFIG_RUST=y, built with the pinned rustc.
 #
-# Usage: scripts/kernel.sh [--variant default|kasan] [--localversion STR] [--print-dir]
+# Usage: scripts/kernel.sh [--variant default|kasan|system] [--localversion STR] [--print-dir]
 #
 # --print-dir prints where the tree is (or would be) without building anything.
 #
 # Variants: "default" is built with gcc (like distribution kernels) and has lockdep,
 # KFENCE, SLUB debugging; "kasan" adds KASAN and is built with clang (LLVM=-14),
 # which 6.12 requires for KASAN together with Rust. Modules for it need the same
-# LLVM=-14 (scripts/module.sh --variant kasan passes it).
+# LLVM=-14 (scripts/module.sh --variant kasan passes it). "system" is the default
+# kernel plus tests/kernel/system.config (block layer, virtio disk, ext4, cgroups,
+# namespaces, seccomp, BPF): it boots a Debian root filesystem with systemd as PID 1
+# for the full-system tier (tests/system/run).
 # Prints the kernel tree (KDIR) on stdout; progress goes to stderr.
 #
 # Cache key = source package version + config fragment hash + rustc + bindgen +
@@ -45,7 +48,8 @@ kasan)
 	fragments+=("$root/tests/kernel/kasan.config")
 	llvm=(LLVM=-14)
 	;;
-*) log "unknown variant $variant (default|kasan)"; exit 64 ;;
+system) fragments+=("$root/tests/kernel/system.config") ;;
+*) log "unknown variant $variant (default|kasan|system)"; exit 64 ;;
 esac
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
 	log "linux-source-6.12 is not installed: run 'make deps'"; exit 1; }
