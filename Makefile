@@ -9,16 +9,17 @@
 #   make tools      release build of milspecctl and milspecd for this host
 #   make guest-bins static binaries for the VM (tools + in-guest tests)
 #   make bench      deployment benchmark in the VM (bare swap vs milspecctl rollback)
+#   make system-test full-system tier: Debian + systemd in the VM, milspecd as a service
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
 #   make clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
-.PHONY: module deps kernel tools guest-bins check demo vm-test fuzz bench clean help
+.PHONY: module deps kernel tools guest-bins check demo vm-test system-test fuzz bench clean help
 
 help:
-	@sed -n '4,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -37,6 +38,9 @@ guest-bins:
 
 vm-test:
 	@tests/vm/suite
+
+system-test: deps
+	@tests/system/suite
 
 check:
 	@scripts/check.sh
