@@ -67,12 +67,12 @@ else
 	skip "dpkg -i milspec-tools_*.deb" "no .deb given to tests/system/run (--deb)"
 	if [ -f "$T/files/milspecd" ] && [ -f "$T/files/$UNIT" ]; then
 		info "installing milspecctl, milspecd and $UNIT by hand from files/"
-		install -m 0755 "$T/files/milspecctl" "$T/files/milspecd" /usr/bin/
+		install -m 0755 "$T/files/milspecctl" "$T/files/milspecd" /usr/sbin/
 		install -m 0644 "$T/files/$UNIT" /lib/systemd/system/
 		if [ -f "$T/files/policy.toml" ]; then install -D -m 0644 "$T/files/policy.toml" /etc/milspec/policy.toml; fi
 		systemctl daemon-reload
 	elif [ -f "$T/files/milspecctl" ]; then
-		install -m 0755 "$T/files/milspecctl" /usr/bin/
+		install -m 0755 "$T/files/milspecctl" /usr/sbin/
 	fi
 fi
 have_unit=0
