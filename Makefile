@@ -11,15 +11,20 @@
 #   make bench      deployment benchmark in the VM (bare swap vs milspecctl rollback)
 #   make system-test full-system tier: Debian + systemd in the VM, milspecd as a service
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
+#   make deb        Debian packages milspec-dkms and milspec-tools in target/deb/
+#   make deb-check  build them, lintian, package contents, make install/uninstall round trip
+#   make install    tools + DKMS source, the packages' file set (DESTDIR, PREFIX, ...;
+#                   see scripts/install.sh); make uninstall removes it again
 #   make clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
-.PHONY: module deps kernel tools guest-bins check demo vm-test system-test fuzz bench clean help
+.PHONY: module deps kernel tools guest-bins check demo vm-test system-test fuzz bench clean help \
+	deb deb-check install uninstall
 
 help:
-	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,19p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -55,6 +60,19 @@ FUZZ_ITERS ?= 500000000
 fuzz:
 	MILSPEC_FUZZ_ITERS=$(FUZZ_ITERS) cargo test --release --locked -p milspec-smbios \
 		--test parse fuzz_smoke -- --nocapture
+
+deb:
+	@scripts/deb.sh
+
+deb-check:
+	@tests/host/deb.sh
+
+# Paths are passed through the environment (DESTDIR, PREFIX, SBINDIR, ...).
+install: tools
+	@scripts/install.sh install
+
+uninstall:
+	@scripts/install.sh uninstall
 
 clean:
 	rm -rf target

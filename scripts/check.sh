@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make check: every test. Formatting, clippy, host unit tests, the module build
-# (warnings are errors) and the VM suites. Prints TAP-style lines per step and ends
+# (warnings are errors), the Debian packages (lintian, contents) with make
+# install/uninstall, and the VM suites. Prints TAP-style lines per step and ends
 # with "N passed, N failed" counting host and VM tests together.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,6 +73,14 @@ tests/host/real-modules.sh >"$logs/real-modules.log" 2>&1
 cat "$logs/real-modules.log"
 passed=$((passed + $(grep -c '^ok ' "$logs/real-modules.log")))
 failed=$((failed + $(grep -c '^not ok ' "$logs/real-modules.log")))
+
+echo "# Debian packages and make install (lintian, contents, maintainer scripts, install/uninstall)"
+if step "Debian packages build (scripts/deb.sh)" scripts/deb.sh; then
+	tests/host/deb.sh --no-build >"$logs/deb.log" 2>&1
+	cat "$logs/deb.log"
+	passed=$((passed + $(grep -c '^ok ' "$logs/deb.log")))
+	failed=$((failed + $(grep -c '^not ok ' "$logs/deb.log")))
+fi
 
 echo "# VM suites"
 tests/vm/suite --counts "$logs/vm-counts"

@@ -130,7 +130,7 @@ pub enum Command {
     History,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff), generated from this help.
+    /// Print the man page (roff, section 8), generated from this help.
     Man,
     /// Check the audit log's hash chain.
     Audit {
@@ -566,7 +566,8 @@ where
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
-            return match clap_mangen::Man::new(cmd).render(&mut buf) {
+            // Section 8: milspecctl is an administration command, installed in /usr/sbin.
+            return match clap_mangen::Man::new(cmd).section("8").render(&mut buf) {
                 Ok(()) => {
                     let _ = stdout.write_all(&buf);
                     exit::OK
@@ -640,7 +641,7 @@ mod tests {
         let (code, out, _) = run_capture(&["man"]);
         assert_eq!(code, 0);
         assert!(
-            out.contains(".TH milspecctl") && out.contains("preflight"),
+            out.contains(".TH milspecctl 8 ") && out.contains("preflight"),
             "{out}"
         );
         let (code, _, _) = run_capture(&["completions", "tcsh"]);
