@@ -49,8 +49,10 @@ info "DMI: $(cat /sys/class/dmi/id/sys_vendor) / $(cat /sys/class/dmi/id/product
 # --- install ---
 snapshot() { # the files of the system, minus what changes by itself
 	find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp \
-		-o -path /var/log -o -path /var/cache -o -path /var/lib/dpkg -o -path /var/lib/systemd \
-		-o -path /var/tmp -o -path /etc/ld.so.cache -o -path /root \) -prune -o -print | sort
+		-o -path /var/log/journal -o -path /var/log/dpkg.log -o -path /var/log/alternatives.log \
+		-o -path /var/cache -o -path /var/lib/dpkg -o -path /var/lib/systemd/random-seed \
+		-o -path /var/lib/systemd/timers -o -path /var/tmp -o -path /etc/ld.so.cache \
+		-o -path /root \) -prune -o -print | sort
 }
 snapshot >/tmp/before.list
 deb=$(ls "$T"/debs/milspec-tools_*.deb 2>/dev/null | head -n 1)
@@ -81,13 +83,17 @@ if systemctl cat "$UNIT" >/dev/null 2>&1; then have_unit=1; fi
 # --- the module ---
 if [ "$have_unit" -eq 1 ]; then
 	# Type=notify: the daemon says READY=1 after its first good status read, so
-	# without the module the unit must stay "activating", and become active only
-	# once the module is there.
+	# without the module the unit may not be active yet: it waits ("activating",
+	# no READY), or it is not started at all (a Condition on the module). Active
+	# here would mean READY without a status read; failing would mean a crash.
 	systemctl start --no-block "$UNIT"
 	sleep 3
 	st=$(prop ActiveState)/$(prop SubState)
-	if [ "$st" = activating/start ]; then ok "without the module, milspecd is still activating (no READY yet)"; else
-		not_ok "without the module, milspecd is still activating (no READY yet)" "state $st, status '$(prop StatusText)'"; fi
+	if [ "$st" = activating/start ] || { [ "$(prop ActiveState)" = inactive ] && [ "$(prop ConditionResult)" = no ]; }; then
+		ok "without the module, milspecd is not active (no READY yet: $st)"
+	else
+		not_ok "without the module, milspecd is not active (no READY yet)" "state $st, status '$(prop StatusText)', Result=$(prop Result)"
+	fi
 fi
 if command -v milspecctl >/dev/null; then
 	t_load="milspecctl load --file dell_milspec.ko"
@@ -109,16 +115,32 @@ if [ "$have_unit" -eq 0 ]; then
 	done
 else
 	# --- start: active only after READY ---
-	if wait_for 60 is_running; then ok "milspecd becomes active (running) once the module is loaded"; else
-		not_ok "milspecd becomes active (running) once the module is loaded" "$(prop ActiveState)/$(prop SubState) '$(prop StatusText)'"; fi
+	if [ "$(prop ActiveState)" = activating ]; then
+		if wait_for 60 is_running; then ok "milspecd becomes active (running) once the module is loaded"; else
+			not_ok "milspecd becomes active (running) once the module is loaded" "$(prop ActiveState)/$(prop SubState) '$(prop StatusText)'"; fi
+	fi
 	systemctl stop "$UNIT"
+	systemctl reset-failed "$UNIT" 2>/dev/null
 	if out=$(timeout 120 systemctl start "$UNIT" 2>&1) && is_running; then ok "systemctl start milspecd: active (running)"; else
-		not_ok "systemctl start milspecd: active (running)" "$(prop ActiveState)/$(prop SubState): $out"; fi
+		not_ok "systemctl start milspecd: active (running)" "$(prop ActiveState)/$(prop SubState): $out"
+		info "$(journalctl -q --no-pager -u "$UNIT" -n 10)"
+	fi
+	up=0
+	is_running && up=1
 	[ "$(prop Type)" = notify ] && ok "milspecd.service is Type=notify" || not_ok "milspecd.service is Type=notify" "Type=$(prop Type)"
 	status=$(prop StatusText)
 	[ -n "$status" ] && ok "milspecd sent STATUS= ('$status')" || not_ok "milspecd sent STATUS=" "StatusText is empty"
 	info "$(systemctl status --no-pager "$UNIT" 2>&1 | head -n 12)"
 
+	# Checks that need a running daemon fail at once when it is not running (no
+	# minute-long waits for a daemon that keeps crashing).
+	if [ $up -eq 0 ]; then
+		for t in "systemctl kill -s KILL milspecd: restarted" "milspecd pings the watchdog" \
+			"SIGSTOP: the watchdog kills and restarts milspecd" "systemctl reload milspecd: policy reloaded" \
+			"a broken policy on reload: error names the line, daemon keeps running"; do
+			not_ok "$t" "milspecd is not running"
+		done
+	else
 	# --- SIGKILL: restarted by systemd ---
 	pid=$(prop MainPID) n=$(prop NRestarts)
 	systemctl kill -s KILL "$UNIT"
@@ -132,11 +154,12 @@ else
 	systemctl daemon-reload
 	systemctl restart "$UNIT"
 	wait_for 60 is_running
+	pid=$(prop MainPID) n=$(prop NRestarts)
 	sleep 4 # more than one watchdog period: the daemon pings in time
-	if is_running && [ "$(prop NRestarts)" -eq 0 ]; then ok "milspecd pings the watchdog (WatchdogSec=3, alive after 4 s)"; else
+	if is_running && [ "$(prop NRestarts)" = "$n" ] && [ "$(prop MainPID)" = "$pid" ]; then ok "milspecd pings the watchdog (WatchdogSec=3, alive after 4 s)"; else
 		not_ok "milspecd pings the watchdog (WatchdogSec=3, alive after 4 s)" "$(prop ActiveState)/$(prop SubState) NRestarts=$(prop NRestarts) Result=$(prop Result)"; fi
 	pid=$(prop MainPID) n=$(prop NRestarts) c=$(cursor)
-	kill -STOP "$pid"
+	[ "$pid" -gt 1 ] && kill -STOP "$pid"
 	if wait_for 40 restarted; then ok "SIGSTOP: the watchdog kills and restarts milspecd"; else
 		not_ok "SIGSTOP: the watchdog kills and restarts milspecd" "NRestarts $(prop NRestarts), $(prop ActiveState)/$(prop SubState)"; fi
 	journalctl -q --no-pager -u "$UNIT" --after-cursor="$c" | grep -q -i 'watchdog timeout' &&
@@ -176,6 +199,7 @@ else
 	else
 		skip "a broken policy on reload: error names the line" "no $policy"
 	fi
+	fi # daemon running
 
 	# --- the journal ---
 	json=$(journalctl -q --no-pager -o json _SYSTEMD_UNIT=$UNIT)
@@ -213,9 +237,10 @@ if [ $have_deb -eq 1 ]; then
 		not_ok "dpkg --purge milspec-tools" "$(echo "$out" | tail -n 5 | tr '\n' ' ')"; fi
 	systemctl daemon-reload
 	! systemctl cat "$UNIT" >/dev/null 2>&1 && ok "after purge: no $UNIT" || not_ok "after purge: no $UNIT" "systemctl cat still finds it"
-	# What may stay after a purge: the documented state (packaging docs).
-	# /var/lib/milspec: the module store and its audit log, which belong to the admin.
-	keep='^/var/lib/milspec(/|$)'
+	# What may stay after a purge: the documented state. debian/milspec-tools.postrm
+	# documents that purge removes the store, the audit log and /run/milspec, so
+	# nothing may stay; extend this pattern only together with that documentation.
+	keep='^$'
 	snapshot >/tmp/after.list
 	left=$(comm -13 /tmp/before.list /tmp/after.list | grep -Ev "$keep" || true)
 	kept=$(comm -13 /tmp/before.list /tmp/after.list | grep -E "$keep" || true)
