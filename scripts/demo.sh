@@ -17,4 +17,5 @@ echo "==> booting the emulated Dell Latitude 5450 (QEMU, software emulation)"
 tests/vm/run --no-build --no-load -- sh /tests/demo.sh
 echo
 echo "==> demo finished: status shown; install, load, verify, automatic rollback of a"
-echo "    failing version, rollback and history all worked; kernel log clean"
+echo "    failing version, rollback and history all worked; milspecd raised a lowered"
+echo "    level back to the policy minimum; kernel log clean"

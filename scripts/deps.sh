@@ -33,6 +33,8 @@ apt_pkgs=(
 	qemu-system-x86 busybox-static cpio
 	build-essential bc bison flex libelf-dev libssl-dev dwarves
 	python3 xz-utils kmod gzip openssl
+	# promtool (checks milspecd's metrics output)
+	prometheus
 	# Debian packages (scripts/deb.sh): debhelper with the dkms addon, lintian in make check.
 	dpkg-dev debhelper dh-dkms fakeroot lintian
 	# Full-system tier (scripts/rootfs.sh): debootstrap, and mkfs.ext4 -d for the images.

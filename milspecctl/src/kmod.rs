@@ -84,16 +84,35 @@ pub fn load_file(path: &Path, params: &[String]) -> Result<(), KmodError> {
     })
 }
 
+/// How long an unload waits for `milspecd` to release the device.
+const RELEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Unloads module `name` without waiting (like `rmmod`). Returns `Ok(false)` when it
-/// was not loaded.
+/// was not loaded. A running `milspecd` is first asked to release `/dev/milspec`
+/// (an open file pins the module); other holders are named in the error.
 pub fn unload(name: &str) -> Result<bool, KmodError> {
     let cname = CString::new(name).map_err(|_| KmodError::BadParam(name.into()))?;
+    let device = crate::paths::ModulePaths::from_env().device;
+    let holders = if device.exists() {
+        crate::holders::release_device(&device, RELEASE_TIMEOUT)
+    } else {
+        Vec::new()
+    };
     match delete_module(&cname, DeleteModuleFlags::O_NONBLOCK) {
         Ok(()) => Ok(true),
         Err(Errno::ENOENT) => Ok(false),
         Err(errno) => Err(KmodError::Unload {
             name: name.into(),
             reason: match errno {
+                Errno::EWOULDBLOCK | Errno::EBUSY if !holders.is_empty() => format!(
+                    "module is in use: {} open {} (stop it and retry)",
+                    holders
+                        .iter()
+                        .map(|h| h.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    device.display()
+                ),
                 Errno::EWOULDBLOCK | Errno::EBUSY => "module is in use or pinned".into(),
                 Errno::EPERM => "operation not permitted (needs CAP_SYS_MODULE)".into(),
                 other => other.desc().into(),

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod device;
 pub mod exit;
 pub mod fsutil;
+pub mod holders;
 pub mod kmod;
 pub mod modfile;
 pub mod paths;
@@ -16,6 +17,7 @@ pub mod snapshot;
 pub mod status;
 pub mod store;
 mod store_cmds;
+pub use store_cmds::rollback_to_previous;
 pub mod txn;
 
 /// Fake module files for unit tests (shared with the integration tests).

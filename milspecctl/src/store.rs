@@ -357,18 +357,7 @@ impl Store {
 
     /// The manifest of an installed version.
     pub fn manifest(&self, version: &str) -> Result<Manifest, StoreError> {
-        let p = self.version_dir("versions", version).join("manifest.json");
-        let b = fs::read(&p).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound && !p.parent().is_some_and(Path::exists) {
-                StoreError::NotInstalled(version.to_owned())
-            } else {
-                io_err(&p)(e)
-            }
-        })?;
-        serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
-            version: version.to_owned(),
-            reason: format!("manifest.json: {e}"),
-        })
+        read_manifest(&self.root, version)
     }
 
     /// Checks an installed version's file against its manifest.
@@ -405,6 +394,26 @@ impl Store {
         out.sort_by(|a, b| compare_versions(&a.module_version, &b.module_version));
         Ok(out)
     }
+}
+
+/// The manifest of installed `version` in the store under `root`, read without
+/// creating or repairing anything (for readers such as `milspecd`).
+pub fn read_manifest(root: &Path, version: &str) -> Result<Manifest, StoreError> {
+    let p = root
+        .join("var/lib/milspec/versions")
+        .join(version)
+        .join("manifest.json");
+    let b = fs::read(&p).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound && !p.parent().is_some_and(Path::exists) {
+            StoreError::NotInstalled(version.to_owned())
+        } else {
+            io_err(&p)(e)
+        }
+    })?;
+    serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
+        version: version.to_owned(),
+        reason: format!("manifest.json: {e}"),
+    })
 }
 
 /// Orders `1.0.9` before `1.0.10`: numeric where both parts are numbers.

@@ -441,6 +441,16 @@ pub(crate) fn rollback(
     )
 }
 
+/// `milspecctl rollback` to the previous deployment, for `milspecd`'s rollback
+/// action: the result line(s) on success, the failure message otherwise.
+pub fn rollback_to_previous(root: &Path) -> Result<String, String> {
+    match rollback(root, None, false) {
+        Ok(o) if o.code == exit::OK => Ok(o.text),
+        Ok(o) => Err(o.text),
+        Err(f) => Err(f.message),
+    }
+}
+
 pub(crate) fn verify(root: &Path) -> Result<Outcome, Failure> {
     let (store, note) = open_store(root)?;
     let checks = txn::verify(&store, &Host::real(), &audit_log(root)).map_err(txn_failure)?;

@@ -1,19 +1,26 @@
 //! Command line of `milspecd`.
 
+use crate::policy::{Policy, DEFAULT_POLICY_PATH};
+use crate::service::{Options, PolicyHolder, Service, EXIT_CONFIG};
 use crate::verdict::assess;
 use clap::Parser;
 use milspecctl::paths::ModulePaths;
 use milspecctl::snapshot::Snapshot;
 use std::io::Write;
+use std::path::PathBuf;
 
 /// Usage error exit code (sysexits.h `EX_USAGE`).
 pub const EXIT_USAGE: i32 = 64;
 
 const AFTER_HELP: &str = "\
-Exit codes of --once: 0 healthy, 1 degraded, 2 unhealthy, 64 usage error.
+Without --once or --check-config, milspecd runs as a service (systemd Type=notify):
+it waits in poll() on /dev/milspec, enforces the policy, writes health.json and
+metrics, reloads the policy on SIGHUP and releases the device on SIGUSR1 (sent by
+milspecctl before an unload). Log level: MILSPECD_LOG=error|warn|info|debug.
 
-Only --once is implemented so far; the long-running, event-driven service mode
-(systemd notify, policy, metrics) is not present yet.";
+Exit codes: service 0 stopped cleanly, 1 runtime failure, 78 invalid policy;
+--once 0 healthy, 1 degraded, 2 unhealthy; --check-config 0 valid, 78 invalid;
+64 usage error.";
 
 /// Health and policy daemon for the dell_milspec kernel module.
 #[derive(Debug, Parser)]
@@ -22,9 +29,23 @@ pub struct Cli {
     /// Read the module's state once, print a health verdict and exit.
     #[arg(long)]
     pub once: bool,
-    /// Print the verdict as one JSON document.
-    #[arg(long)]
+    /// Print the verdict as one JSON document (with --once).
+    #[arg(long, requires = "once")]
     pub json: bool,
+    /// Validate a policy file and exit.
+    #[arg(long, value_name = "FILE", conflicts_with = "once")]
+    pub check_config: Option<PathBuf>,
+    /// The policy file.
+    #[arg(long, value_name = "FILE", env = "MILSPECD_POLICY", default_value = DEFAULT_POLICY_PATH)]
+    pub policy: PathBuf,
+    /// Directory for runtime state (the event cursor).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "MILSPECD_RUNTIME_DIR",
+        default_value = "/run/milspec"
+    )]
+    pub runtime_dir: PathBuf,
 }
 
 /// Runs `milspecd` with `args`; returns the exit code.
@@ -45,12 +66,20 @@ where
             return EXIT_USAGE;
         }
     };
+    if let Some(path) = &cli.check_config {
+        return match Policy::load(path) {
+            Ok(_) => {
+                let _ = writeln!(stdout, "{}: valid", path.display());
+                0
+            }
+            Err(e) => {
+                let _ = writeln!(stderr, "milspecd: {e}");
+                EXIT_CONFIG
+            }
+        };
+    }
     if !cli.once {
-        let _ = writeln!(
-            stderr,
-            "milspecd: service mode is not implemented yet; use --once"
-        );
-        return EXIT_USAGE;
+        return serve(&cli, stderr);
     }
     let verdict = assess(&Snapshot::take(&ModulePaths::from_env()));
     let _ = if cli.json {
@@ -65,4 +94,32 @@ where
         writeln!(stdout, "{}", verdict.summary())
     };
     verdict.health.exit_code()
+}
+
+/// The service mode.
+fn serve(cli: &Cli, stderr: &mut dyn Write) -> i32 {
+    crate::logging::init();
+    let policy = match PolicyHolder::load(&cli.policy) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = writeln!(stderr, "milspecd: refusing to start: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    tracing::info!(
+        "milspecd {} starting with policy {}",
+        env!("CARGO_PKG_VERSION"),
+        cli.policy.display()
+    );
+    let opts = Options::system(cli.policy.clone(), cli.runtime_dir.clone());
+    match Service::start(opts, policy) {
+        Ok(mut svc) => {
+            svc.drop_privileges();
+            svc.run()
+        }
+        Err(e) => {
+            tracing::error!("cannot start: {e}");
+            1
+        }
+    }
 }

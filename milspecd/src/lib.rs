@@ -1,5 +1,14 @@
-//! Library behind `milspecd`. So far: the health verdict over one snapshot of the
-//! module's state (`milspecd --once`); the event loop arrives with the daemon issue.
+//! Library behind `milspecd`: the health verdict (`--once`), the policy file and
+//! the event-driven service that enforces it.
 
+pub mod actions;
 pub mod cli;
+pub mod health;
+pub mod hostinfo;
+pub mod logging;
+pub mod metrics;
+pub mod notify;
+pub mod policy;
+pub mod privileges;
+pub mod service;
 pub mod verdict;

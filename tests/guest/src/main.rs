@@ -3,7 +3,8 @@
 //! `# ...` lines with figures; exits 1 if any test failed.
 //!
 //! Usage: milspec-guest-tests [options] [GROUP...]
-//!   groups: basic api (default), tokens, fuzz, fuzz-user, stress, race, paranoid, bench
+//!   groups: basic api (default), tokens, fuzz, fuzz-user, stress, race, paranoid, bench,
+//!           daemon-bench
 //!   --expect-state supported|forced    platform state the VM should produce
 //!   --expect-tokens ID:LOC:VAL,...     tokens (hex) the SMBIOS fixture holds, or "none"
 //!   --expect-smbios STATE              present (default) | absent | invalid
@@ -11,10 +12,12 @@
 //!   --stress-threads N (8)  --stress-ops N (100000)
 //!   --ko PATH (race: the module file)  --race-rounds N (200)
 //!   --test-modules DIR (paranoid: milspec_probe_{ok,denied}.ko)
+//!   --idle-secs N (daemon-bench: idle period measured, 60)
 
 mod api;
 mod basic;
 mod bench;
+mod daemon_bench;
 mod fuzz;
 mod paranoid;
 mod stress;
@@ -38,6 +41,7 @@ pub struct Config {
     ko: PathBuf,
     race_rounds: u32,
     test_modules: PathBuf,
+    idle_secs: u64,
 }
 
 type Test = (&'static str, Box<dyn Fn(&Config) -> TestResult>);
@@ -140,6 +144,10 @@ fn group(name: &str) -> Option<Vec<Test>> {
         "bench" => vec![t("deployment benchmark (figures only)", |_: &Config| {
             bench::run(std::path::Path::new("/lib/milspec/versions"))
         })],
+        "daemon-bench" => vec![t(
+            "milspecd event latency, RSS, idle wakeups (figures; idle must not wake)",
+            |c: &Config| daemon_bench::run(c.idle_secs),
+        )],
         "paranoid" => vec![t(
             "paranoid: ratchet, pinning, allowlist enforcement",
             |c: &Config| paranoid::ratchet_pin_and_allowlist(&c.test_modules),
@@ -193,6 +201,7 @@ fn main() {
         stress_ops: 100_000,
         ko: "/lib/milspec/dell_milspec.ko".into(),
         race_rounds: 200,
+        idle_secs: 60,
         test_modules: "/lib/milspec/test".into(),
     };
     let mut groups = Vec::new();
@@ -224,6 +233,7 @@ fn main() {
             "--stress-ops" => cfg.stress_ops = num(val()),
             "--ko" => cfg.ko = val().into(),
             "--race-rounds" => cfg.race_rounds = num(val()) as u32,
+            "--idle-secs" => cfg.idle_secs = num(val()),
             "--test-modules" => cfg.test_modules = val().into(),
             g if !g.starts_with('-') => groups.push(g.to_owned()),
             other => usage(&format!("unknown option {other}")),

@@ -2,7 +2,8 @@
 # The demo (make demo) on the emulated Latitude 5450: the module's status, then a
 # deployment story with the store: install -> load -> verify -> a failed load that
 # rolls back -> rollback -> history. 1.0.0, 1.0.1 and 1.0.2 are test builds of the
-# same source (1.0.2's init fails on purpose).
+# same source (1.0.2's init fails on purpose). Then milspecd reacting to an event:
+# someone lowers the level below the policy minimum and the daemon raises it back.
 set -e
 step() {
 	echo
@@ -40,4 +41,29 @@ step grep module_version /proc/milspec/status
 step milspecctl rollback
 step milspecctl history
 step milspecctl audit verify
+
+echo
+echo "=== milspecd: the policy says minimum = enhanced"
+mkdir -p /etc/milspec /tmp/demo
+printf '[level]\nminimum = "enhanced"\non_below = "raise"\n[health]\nfile = "/tmp/demo/health.json"\n' \
+	>/etc/milspec/policy.toml
+step cat /etc/milspec/policy.toml
+echo
+echo "guest# milspecd --runtime-dir /tmp/demo &"
+milspecd --runtime-dir /tmp/demo 2>/tmp/demo/log &
+DPID=$!
+i=0
+until grep -q 'security_level: enhanced' /proc/milspec/status; do
+	i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1
+done
+step grep security_level /proc/milspec/status
+step milspecctl level standard
+i=0
+until [ "$(grep -c 'raised the level' /tmp/demo/log)" -ge 2 ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1
+done
+step grep security_level /proc/milspec/status
+step cat /tmp/demo/log
 step milspecctl unload
+kill -TERM $DPID
+wait $DPID
