@@ -19,21 +19,23 @@ not_ok() { echo "not ok - $1${2:+: $2}"; FAILED=$((FAILED + 1)); }
 skip() { echo "ok - $1 # SKIP $2"; }
 info() { printf '%s\n' "$@" | sed 's/^/# /'; }
 prop() { systemctl show -P "$1" "$UNIT"; }
-# wait_for SECONDS CMD...: retries CMD every 0.5 s until it succeeds.
+# wait_for SECONDS CMD...: retries CMD every 0.5 s until it succeeds. (Its counter
+# has a name no check uses: bash's locals are visible to the functions it calls.)
 wait_for() {
-	local n=$(($1 * 2))
+	local _wait_tries=$(($1 * 2))
 	shift
-	while [ $n -gt 0 ]; do
+	while [ $_wait_tries -gt 0 ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.5
-		n=$((n - 1))
+		_wait_tries=$((_wait_tries - 1))
 	done
 	return 1
 }
 is_running() { [ "$(prop ActiveState)/$(prop SubState)" = active/running ]; }
 # Journal lines the daemon itself wrote (not systemd's lines about the unit).
 daemon_log() { journalctl -q --no-pager -o cat _SYSTEMD_UNIT=$UNIT "$@"; }
-cursor() { journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p'; }
+# The journal's current end (-n 0 prints no cursor, so take the last entry's).
+cursor() { journalctl -q -n 1 -o cat --show-cursor | sed -n 's/^-- cursor: //p'; }
 
 # --- the system itself ---
 if [ "$(cat /proc/1/comm)" = systemd ]; then ok "systemd is PID 1"; else
@@ -119,11 +121,12 @@ else
 		not_ok "milspecd notices the module (STATUS= healthy)" "status '$(prop StatusText)', $(prop ActiveState)/$(prop SubState)"
 	fi
 	systemctl stop "$UNIT"
-	# The unit is active only once systemd accepted READY=1: with READY ignored
-	# (NotifyAccess=none in a drop-in) the same daemon never becomes active, and
-	# its start times out.
+	# The unit is active only once systemd got READY=1: without a notify socket
+	# (a drop-in unsets NOTIFY_SOCKET; NotifyAccess=none would be turned back into
+	# "main" for Type=notify) the same daemon never becomes active, and its start
+	# times out.
 	mkdir -p /run/systemd/system/$UNIT.d
-	printf '[Service]\nNotifyAccess=none\nTimeoutStartSec=8\n' >/run/systemd/system/$UNIT.d/test-noready.conf
+	printf '[Service]\nUnsetEnvironment=NOTIFY_SOCKET\nTimeoutStartSec=8\n' >/run/systemd/system/$UNIT.d/test-noready.conf
 	systemctl daemon-reload
 	out=$(timeout 120 systemctl start "$UNIT" 2>&1)
 	rc=$? result=$(prop Result) st=$(prop ActiveState)/$(prop SubState)
