@@ -34,8 +34,12 @@ wait_for() {
 is_running() { [ "$(prop ActiveState)/$(prop SubState)" = active/running ]; }
 # Journal lines the daemon itself wrote (not systemd's lines about the unit).
 daemon_log() { journalctl -q --no-pager -o cat _SYSTEMD_UNIT=$UNIT "$@"; }
-# The journal's current end (-n 0 prints no cursor, so take the last entry's).
-cursor() { journalctl -q -n 1 -o cat --show-cursor | sed -n 's/^-- cursor: //p'; }
+# n_daemon PATTERN / n_unit PATTERN: how many journal lines of the daemon (of the
+# unit, systemd's lines included) match the extended regex PATTERN; a check waits
+# for the count to grow.
+n_daemon() { daemon_log | grep -ciE "$1"; }
+n_unit() { journalctl -q --no-pager -u "$UNIT" | grep -ciE "$1"; }
+grew() { [ "$($1 "$2")" -gt "$3" ]; }
 
 # --- the system itself ---
 if [ "$(cat /proc/1/comm)" = systemd ]; then ok "systemd is PID 1"; else
@@ -176,13 +180,13 @@ else
 	sleep 4 # more than one watchdog period: the daemon pings in time
 	if is_running && [ "$(prop NRestarts)" = "$n" ] && [ "$(prop MainPID)" = "$pid" ]; then ok "milspecd pings the watchdog (WatchdogSec=3, alive after 4 s)"; else
 		not_ok "milspecd pings the watchdog (WatchdogSec=3, alive after 4 s)" "$(prop ActiveState)/$(prop SubState) NRestarts=$(prop NRestarts) Result=$(prop Result)"; fi
-	pid=$(prop MainPID) n=$(prop NRestarts) c=$(cursor)
+	pid=$(prop MainPID) n=$(prop NRestarts) wd=$(n_unit 'watchdog timeout')
 	[ "$pid" -gt 1 ] && kill -STOP "$pid"
 	if wait_for 40 restarted; then ok "SIGSTOP: the watchdog kills and restarts milspecd"; else
 		not_ok "SIGSTOP: the watchdog kills and restarts milspecd" "NRestarts $(prop NRestarts), $(prop ActiveState)/$(prop SubState)"; fi
-	journalctl -q --no-pager -u "$UNIT" --after-cursor="$c" | grep -q -i 'watchdog timeout' &&
+	grew n_unit 'watchdog timeout' "$wd" &&
 		ok "journal: 'Watchdog timeout' for milspecd" ||
-		not_ok "journal: 'Watchdog timeout' for milspecd" "$(journalctl -q --no-pager -u "$UNIT" --after-cursor="$c" | tail -n 3 | tr '\n' ' ')"
+		not_ok "journal: 'Watchdog timeout' for milspecd" "$(journalctl -q --no-pager -u "$UNIT" -n 3 | tr '\n' ' ')"
 	rm -rf /run/systemd/system/$UNIT.d
 	systemctl daemon-reload
 	systemctl restart "$UNIT"
@@ -190,10 +194,10 @@ else
 
 	# --- reload ---
 	policy=/etc/milspec/policy.toml
-	pid=$(prop MainPID) c=$(cursor)
+	pid=$(prop MainPID) nr=$(n_daemon reload)
 	if out=$(systemctl reload "$UNIT" 2>&1); then
-		if wait_for 15 sh -c "journalctl -q --no-pager -o cat _SYSTEMD_UNIT=$UNIT --after-cursor='$c' | grep -qi reload"; then
-			ok "systemctl reload milspecd: policy reloaded ($(daemon_log --after-cursor="$c" | grep -i reload | tail -n 1))"
+		if wait_for 15 grew n_daemon reload "$nr"; then
+			ok "systemctl reload milspecd: policy reloaded ('$(daemon_log | grep -i reload | tail -n 1)')"
 		else
 			not_ok "systemctl reload milspecd: policy reloaded" "no reload message from milspecd in the journal"
 		fi
@@ -205,12 +209,12 @@ else
 	if [ -f "$policy" ]; then
 		cp "$policy" /tmp/policy.good
 		printf '\n[broken\n' >>"$policy"
-		c=$(cursor)
+		nl=$(n_daemon 'line [0-9]+')
 		systemctl reload "$UNIT"
-		if wait_for 15 sh -c "journalctl -q --no-pager -o cat _SYSTEMD_UNIT=$UNIT --after-cursor='$c' | grep -qi line" && is_running; then
-			ok "a broken policy on reload: error names the line, daemon keeps running ($(daemon_log --after-cursor="$c" | grep -i line | tail -n 1))"
+		if wait_for 15 grew n_daemon 'line [0-9]+' "$nl" && is_running; then
+			ok "a broken policy on reload: error names the line, daemon keeps running ('$(daemon_log | grep -iE 'line [0-9]+' | tail -n 1)')"
 		else
-			not_ok "a broken policy on reload: error names the line, daemon keeps running" "$(prop ActiveState); log: $(daemon_log --after-cursor="$c" | tail -n 3 | tr '\n' ' ')"
+			not_ok "a broken policy on reload: error names the line, daemon keeps running" "$(prop ActiveState); log: $(daemon_log | tail -n 3 | tr '\n' ' ')"
 		fi
 		cp /tmp/policy.good "$policy"
 		systemctl reload "$UNIT"
