@@ -92,7 +92,7 @@ fi
 passed=$((passed + vm_pass))
 failed=$((failed + vm_fail))
 
-echo "# full-system tier: Debian bookworm, systemd as PID 1 (cold: system kernel ~5 min, debootstrap ~1.5 min)"
+echo "# full-system tier: Debian bookworm, systemd as PID 1 (cold: system kernel ~7.5 min, debootstrap ~1.5 min)"
 tests/system/suite --counts "$logs/system-counts"
 if [ -s "$logs/system-counts" ]; then
 	read -r sys_pass sys_fail <"$logs/system-counts"

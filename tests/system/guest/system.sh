@@ -119,8 +119,10 @@ if [ "$have_unit" -eq 0 ]; then
 	done
 else
 	# --- start: active only after READY ---
-	if wait_for 30 sh -c "systemctl show -P StatusText $UNIT | grep -q -i healthy && ! systemctl show -P StatusText $UNIT | grep -q -i unhealthy"; then
-		ok "milspecd notices the module: STATUS= '$(prop StatusText)'"
+	# 90 s: more than the default policy's 60 s refresh, which also finds the module.
+	t0=$(cut -d. -f1 /proc/uptime)
+	if wait_for 90 sh -c "systemctl show -P StatusText $UNIT | grep -q -i healthy && ! systemctl show -P StatusText $UNIT | grep -q -i unhealthy"; then
+		ok "milspecd notices the module after $(( $(cut -d. -f1 /proc/uptime) - t0 )) s: STATUS= '$(prop StatusText)'"
 	else
 		not_ok "milspecd notices the module (STATUS= healthy)" "status '$(prop StatusText)', $(prop ActiveState)/$(prop SubState)"
 	fi
