@@ -9,6 +9,7 @@
 #   make tools      release build of milspecctl and milspecd for this host
 #   make guest-bins static binaries for the VM (tools + in-guest tests)
 #   make bench      deployment benchmark in the VM (bare swap vs milspecctl rollback)
+#   make system-test full-system tier: Debian + systemd in the VM, milspecd as a service
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
 #   make deb        Debian packages milspec-dkms and milspec-tools in target/deb/
 #   make deb-check  build them, lintian, package contents, make install/uninstall round trip
@@ -20,7 +21,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
-.PHONY: module deps kernel tools guest-bins check demo vm-test fuzz bench clean help \
+.PHONY: module deps kernel tools guest-bins check demo vm-test system-test fuzz bench clean help \
 	deb deb-check install uninstall dkms-build dkms-test
 
 help:
@@ -43,6 +44,9 @@ guest-bins:
 
 vm-test:
 	@tests/vm/suite
+
+system-test: deps
+	@tests/system/suite
 
 check:
 	@scripts/check.sh

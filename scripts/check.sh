@@ -101,4 +101,14 @@ else
 fi
 passed=$((passed + dkms_pass))
 failed=$((failed + dkms_fail))
+
+echo "# full-system tier: Debian bookworm, systemd as PID 1 (cold: system kernel ~7.5 min, debootstrap ~1.5 min)"
+tests/system/suite --counts "$logs/system-counts"
+if [ -s "$logs/system-counts" ]; then
+	read -r sys_pass sys_fail <"$logs/system-counts"
+else
+	sys_pass=0 sys_fail=1
+fi
+passed=$((passed + sys_pass))
+failed=$((failed + sys_fail))
 summary

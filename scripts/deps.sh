@@ -38,6 +38,8 @@ apt_pkgs=(
 	# Debian packages (scripts/deb.sh): debhelper with the dkms addon, lintian in make check.
 	dpkg-dev debhelper dh-dkms fakeroot lintian
 	dkms
+	# Full-system tier (scripts/rootfs.sh): debootstrap, and mkfs.ext4 -d for the images.
+	debootstrap e2fsprogs
 )
 
 missing=()

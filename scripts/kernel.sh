@@ -2,7 +2,7 @@
 # Builds (or finds in the cache) the reference kernel: Debian's linux-source-6.12,
 # tinyconfig + tests/kernel/milspec.config, CONFIG_RUST=y, built with the pinned rustc.
 #
-# Usage: scripts/kernel.sh [--variant default|kasan|norust] [--localversion STR] [--print-dir]
+# Usage: scripts/kernel.sh [--variant default|kasan|norust|system] [--localversion STR] [--print-dir]
 #
 # --print-dir prints where the tree is (or would be) without building anything.
 #
@@ -11,7 +11,10 @@
 # which 6.12 requires for KASAN together with Rust. Modules for it need the same
 # LLVM=-14 (scripts/module.sh --variant kasan passes it). "norust" is a kernel
 # without CONFIG_RUST (tests/kernel/norust.config), configured but not built: the
-# DKMS test shows that DKMS skips it.
+# DKMS test shows that DKMS skips it. "system" is the default kernel plus
+# tests/kernel/system.config (block layer, virtio disk, ext4, cgroups, namespaces,
+# seccomp, BPF): it boots a Debian root filesystem with systemd as PID 1 for the
+# full-system tier (tests/system/run).
 # Prints the kernel tree (KDIR) on stdout; progress goes to stderr.
 #
 # Cache key = source package version + config fragment hash + rustc + bindgen +
@@ -52,7 +55,8 @@ kasan)
 	fragments+=("$root/tests/kernel/kasan.config")
 	llvm=(LLVM=-14)
 	;;
-*) log "unknown variant $variant (default|kasan|norust)"; exit 64 ;;
+system) fragments+=("$root/tests/kernel/system.config") ;;
+*) log "unknown variant $variant (default|kasan|norust|system)"; exit 64 ;;
 esac
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
 	log "linux-source-6.12 is not installed: run 'make deps'"; exit 1; }
