@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// Replaces `path` with `data` atomically; the file gets `mode`.
@@ -25,6 +25,9 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
             .truncate(true)
             .mode(mode)
             .open(&tmp)?;
+        // Exactly `mode`, whatever the umask (a daemon running with UMask=0077
+        // still publishes a 0644 health file).
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(data)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -44,7 +47,6 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn replaces_content_and_sets_mode() {
@@ -59,6 +61,30 @@ mod tests {
         );
         // no temporary files left behind
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// The mode is exact even under a strict umask (set in a child: the umask is
+    /// process-wide and other tests run in parallel threads).
+    #[test]
+    fn mode_ignores_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("health.json");
+        // SAFETY: the child only calls umask, write_atomic and exit.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+                let ok = write_atomic(&p, b"{}", 0o644).is_ok();
+                std::process::exit(if ok { 0 } else { 1 });
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let st = nix::sys::wait::waitpid(child, None).unwrap();
+                assert_eq!(st, nix::sys::wait::WaitStatus::Exited(child, 0));
+            }
+        }
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
     }
 
     #[test]
