@@ -37,6 +37,18 @@ step() {
 	return 1
 }
 
+# counted_suite CMD: a suite that prints its own TAP lines and writes
+# "PASSED FAILED" to the file given with --counts; no counts means it broke.
+counted_suite() {
+	local counts
+	counts="$logs/$(basename "$(dirname "$1")")-counts"
+	"$1" --counts "$counts"
+	local p=0 f=1
+	[ ! -s "$counts" ] || read -r p f <"$counts"
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
 echo "# dependencies"
 step "dependencies installed (scripts/deps.sh)" scripts/deps.sh || summary
 
@@ -83,32 +95,11 @@ if step "Debian packages build (scripts/deb.sh)" scripts/deb.sh; then
 fi
 
 echo "# VM suites"
-tests/vm/suite --counts "$logs/vm-counts"
-if [ -s "$logs/vm-counts" ]; then
-	read -r vm_pass vm_fail <"$logs/vm-counts"
-else
-	vm_pass=0 vm_fail=1
-fi
-passed=$((passed + vm_pass))
-failed=$((failed + vm_fail))
+counted_suite tests/vm/suite
 
 echo "# DKMS (tests/dkms/run: Debian's dkms in a temporary tree; a cold run builds the -upgrade kernel, ~5-8 min)"
-tests/dkms/run --counts "$logs/dkms-counts"
-if [ -s "$logs/dkms-counts" ]; then
-	read -r dkms_pass dkms_fail <"$logs/dkms-counts"
-else
-	dkms_pass=0 dkms_fail=1
-fi
-passed=$((passed + dkms_pass))
-failed=$((failed + dkms_fail))
+counted_suite tests/dkms/run
 
 echo "# full-system tier: Debian bookworm, systemd as PID 1 (cold: system kernel ~7.5 min, debootstrap ~1.5 min)"
-tests/system/suite --counts "$logs/system-counts"
-if [ -s "$logs/system-counts" ]; then
-	read -r sys_pass sys_fail <"$logs/system-counts"
-else
-	sys_pass=0 sys_fail=1
-fi
-passed=$((passed + sys_pass))
-failed=$((failed + sys_fail))
+counted_suite tests/system/suite
 summary

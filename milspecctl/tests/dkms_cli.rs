@@ -4,25 +4,21 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common {
+    pub mod cli;
     pub mod fake_ko;
 }
 
-/// Runs milspecctl --json with `args`; returns (exit code, JSON).
+/// Runs milspecctl --json with `args`; returns (exit code, JSON). Nothing may go
+/// to stderr in --json mode.
 fn run(root: &Path, args: &[&str]) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_milspecctl"))
-        .arg("--json")
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {:?}", out.stdout));
-    assert!(out.stderr.is_empty(), "{args:?}: stderr in --json mode");
-    (out.status.code().unwrap(), v)
+    let (code, v, stderr) = common::cli::run_json(root, args);
+    assert!(
+        stderr.is_empty(),
+        "{args:?}: stderr in --json mode: {stderr}"
+    );
+    (code, v)
 }
 
 /// `<tree>/milspec/<version>/<kernel>/<arch>/module/dell_milspec.ko`, holding a

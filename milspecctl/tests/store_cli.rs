@@ -1,11 +1,8 @@
 //! The store commands through the real binary, unprivileged, with --root in a
 //! temporary directory.
 
-use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
-
 mod common {
+    pub mod cli;
     pub mod fake_ko;
 }
 
@@ -13,23 +10,7 @@ fn ko(version: &str) -> Vec<u8> {
     common::fake_ko::dell_milspec(version, "ABC")
 }
 
-/// Runs milspecctl --json with `args`; returns (exit code, JSON, stderr).
-fn run(root: &Path, args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_milspecctl"))
-        .arg("--json")
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {:?}", out.stdout));
-    (
-        out.status.code().unwrap(),
-        v,
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::cli::run_json as run;
 
 #[test]
 fn install_list_remove_history_audit() {
