@@ -172,6 +172,8 @@ pub struct Service {
     last_gap: Option<SystemTime>,
     alerts: Vec<RunningAlert>,
     last_rollback: Option<Instant>,
+    /// The one-line verdict last written (systemd's STATUS=).
+    status_line: String,
     stop: bool,
 }
 
@@ -253,6 +255,7 @@ impl Service {
             last_gap: None,
             alerts: Vec::new(),
             last_rollback: None,
+            status_line: String::new(),
             stop: false,
         };
         svc.metrics.resources = svc.sampler.sample();
@@ -277,7 +280,8 @@ impl Service {
     /// Runs until SIGTERM/SIGINT; returns the exit code.
     pub fn run(mut self) -> i32 {
         self.flush();
-        self.notifier.ready(&self.summary());
+        let line = self.status_line.clone();
+        self.notifier.ready(&line);
         let now = Instant::now();
         self.next_watchdog = self.watchdog.map(|w| now + w);
         self.schedule_refresh(now);
@@ -335,16 +339,6 @@ impl Service {
         }
         self.shutdown();
         0
-    }
-
-    fn summary(&self) -> String {
-        let mut s = self.verdict.summary();
-        match &self.link {
-            Link::Absent => s.push_str("; waiting for /dev/milspec"),
-            Link::Released { .. } => s.push_str("; device released for an unload"),
-            _ => {}
-        }
-        s
     }
 
     // ---- deadlines ----
@@ -1053,7 +1047,7 @@ impl Service {
             }
         }
         self.save_cursor();
-        let mut line = report.summary.clone();
+        let mut line = report.summary;
         match &self.link {
             Link::Absent => line.push_str("; waiting for /dev/milspec"),
             Link::Released { .. } => line.push_str("; device released for an unload"),
@@ -1062,6 +1056,7 @@ impl Service {
         if self.notifier.is_ready() {
             self.notifier.status(&line);
         }
+        self.status_line = line;
     }
 
     fn shutdown(&mut self) {
