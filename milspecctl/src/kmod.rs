@@ -92,8 +92,14 @@ const RELEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// (an open file pins the module); other holders are named in the error.
 pub fn unload(name: &str) -> Result<bool, KmodError> {
     let cname = CString::new(name).map_err(|_| KmodError::BadParam(name.into()))?;
-    let device = crate::paths::ModulePaths::from_env().device;
-    let holders = if device.exists() {
+    let paths = crate::paths::ModulePaths::from_env();
+    let device = paths.device;
+    // A pinned module cannot be unloaded: do not blind milspecd for nothing.
+    let pinned = std::fs::read_to_string(&paths.proc_status).is_ok_and(|t| {
+        let want = format!("{}: yes", milspec_abi::status_keys::MODULE_PINNED);
+        t.lines().any(|l| l.trim() == want)
+    });
+    let holders = if device.exists() && !pinned {
         crate::holders::release_device(&device, RELEASE_TIMEOUT)
     } else {
         Vec::new()

@@ -136,6 +136,10 @@ t_out "the hook saw MILSPEC_VIOLATION" '^env=module_denied$' cat $D/alerts
 # busybox insmod tries finit_module, then init_module: one or two denials.
 wait_for "metrics: module_denied counted, alert ok" sh -c "grep -qE 'milspec_policy_violations_total\\{kind=\"module_denied\"\\} [1-9]' $D/prom/milspec.prom && grep -q 'milspec_actions_total{action=\"alert\",result=\"ok\"}' $D/prom/milspec.prom"
 
+t_out "milspecctl unload of the pinned module is refused" 'in use or pinned' milspecctl unload
+t "... without making milspecd let go of the device (one release in the whole run)" \
+	sh -c "[ \$(grep -c 'releasing /dev/milspec' $D/log) -eq 1 ]"
+
 prom | sed 's/^/#m /'
 
 kill -TERM $PID
