@@ -100,6 +100,6 @@ counted_suite tests/vm/suite
 echo "# DKMS (tests/dkms/run: Debian's dkms in a temporary tree; a cold run builds the -upgrade kernel, ~5-8 min)"
 counted_suite tests/dkms/run
 
-echo "# full-system tier: Debian bookworm, systemd as PID 1 (cold: system kernel ~7.5 min, debootstrap ~1.5 min)"
+echo "# full-system tier: Debian bookworm, systemd as PID 1 (cold: debootstrap ~1.5 min; the kernel is the default one)"
 counted_suite tests/system/suite
 summary

@@ -2,19 +2,24 @@
 # Builds (or finds in the cache) the reference kernel: Debian's linux-source-6.12,
 # tinyconfig + tests/kernel/milspec.config, CONFIG_RUST=y, built with the pinned rustc.
 #
-# Usage: scripts/kernel.sh [--variant default|kasan|norust|system] [--localversion STR] [--print-dir]
+# Usage: scripts/kernel.sh [--variant default|kasan|lean|norust] [--localversion STR] [--print-dir]
 #
 # --print-dir prints where the tree is (or would be) without building anything.
 #
-# Variants: "default" is built with gcc (like distribution kernels) and has lockdep,
-# KFENCE, SLUB debugging; "kasan" adds KASAN and is built with clang (LLVM=-14),
-# which 6.12 requires for KASAN together with Rust. Modules for it need the same
-# LLVM=-14 (scripts/module.sh --variant kasan passes it). "norust" is a kernel
-# without CONFIG_RUST (tests/kernel/norust.config), configured but not built: the
-# DKMS test shows that DKMS skips it. "system" is the default kernel plus
-# tests/kernel/system.config (block layer, virtio disk, ext4, cgroups, namespaces,
-# seccomp, BPF): it boots a Debian root filesystem with systemd as PID 1 for the
-# full-system tier (tests/system/run).
+# Variants (fragments in tests/kernel/, merged on top of tinyconfig):
+#   default  milspec + debug + system, built with gcc like distribution kernels:
+#            lockdep, KFENCE, SLUB debugging, and what a Debian root filesystem with
+#            systemd as PID 1 needs (virtio disk, ext4, cgroups, namespaces, seccomp,
+#            BPF). The one debug kernel of both the initramfs tier (tests/vm) and the
+#            full-system tier (tests/system): one cold build serves both.
+#   kasan    milspec + debug + kasan, built with clang (LLVM=-14), which 6.12
+#            requires for KASAN together with Rust. Modules for it need the same
+#            LLVM=-14 (scripts/module.sh --variant kasan passes it).
+#   lean     milspec alone: no debugging, nothing for systemd. The DKMS test's second
+#            release (--localversion -upgrade) only has to prove a rebuild and a
+#            load, so it is built in about half the time of a debug kernel.
+#   norust   tests/kernel/norust.config, configured but not built: the DKMS test
+#            shows that DKMS skips a kernel without CONFIG_RUST.
 # Prints the kernel tree (KDIR) on stdout; progress goes to stderr.
 #
 # Cache key = source package version + config fragment hash + rustc + bindgen +
@@ -42,21 +47,22 @@ done
 
 log() { printf 'kernel: %s\n' "$*" >&2; }
 
-fragments=("$root/tests/kernel/milspec.config")
+kconf=$root/tests/kernel
+fragments=("$kconf/milspec.config")
 llvm=()
 config_only=0
 case "$variant" in
-default) ;;
-norust)
-	fragments=("$root/tests/kernel/norust.config")
-	config_only=1
-	;;
+default) fragments+=("$kconf/debug.config" "$kconf/system.config") ;;
 kasan)
-	fragments+=("$root/tests/kernel/kasan.config")
+	fragments+=("$kconf/debug.config" "$kconf/kasan.config")
 	llvm=(LLVM=-14)
 	;;
-system) fragments+=("$root/tests/kernel/system.config") ;;
-*) log "unknown variant $variant (default|kasan|norust|system)"; exit 64 ;;
+lean) ;;
+norust)
+	fragments=("$kconf/norust.config")
+	config_only=1
+	;;
+*) log "unknown variant $variant (default|kasan|lean|norust)"; exit 64 ;;
 esac
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
 	log "linux-source-6.12 is not installed: run 'make deps'"; exit 1; }

@@ -2,7 +2,7 @@
 # Builds dell_milspec.ko and prints its path. Warnings are errors (C -Werror, Rust
 # -Dwarnings).
 #
-# Usage: scripts/module.sh [--variant default|kasan|system] [--test-modules | --test-versions]
+# Usage: scripts/module.sh [--variant default|kasan] [--test-modules | --test-versions]
 #
 # --test-modules builds the allowlist test modules of tests/modules instead (in
 # target/test-modules/<variant>/) and prints that directory.
