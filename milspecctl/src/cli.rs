@@ -1,13 +1,13 @@
 //! Command line of `milspecctl`: argument parsing, output (human or `--json`) and
 //! exit codes. `main.rs` only calls [`run`].
 
-use crate::device::{Device, DeviceError};
-use crate::exit;
-use crate::kmod::{self, KmodError};
-use crate::paths::ModulePaths;
-use crate::snapshot::{Snapshot, SnapshotError};
 use clap::{Parser, Subcommand};
 use milspec_abi::{status_flags, EventKind, SecurityLevel};
+use milspec_host::device::{Device, DeviceError};
+use milspec_host::exit;
+use milspec_host::kmod::{self, KmodError};
+use milspec_host::paths::ModulePaths;
+use milspec_host::snapshot::{Snapshot, SnapshotError};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -510,9 +510,12 @@ fn load(file: &std::path::Path, params: &[String]) -> Result<Outcome, Failure> {
 /// The vermagic check's message when `file` was built for another kernel.
 fn vermagic_hint(file: &std::path::Path) -> Option<String> {
     let bytes = std::fs::read(file).ok()?;
-    let m = crate::modfile::inspect(&bytes).ok()?;
-    let running = crate::txn::Host::real().release();
-    let c = crate::txn::vermagic_check(crate::modfile::vermagic_release(&m.vermagic), &running);
+    let m = milspec_host::modfile::inspect(&bytes).ok()?;
+    let running = milspec_host::txn::Host::real().release();
+    let c = milspec_host::txn::vermagic_check(
+        milspec_host::modfile::vermagic_release(&m.vermagic),
+        &running,
+    );
     (!c.ok).then_some(c.detail)
 }
 

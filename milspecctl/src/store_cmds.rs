@@ -2,12 +2,12 @@
 //! each recovers an interrupted operation first and records itself in the audit
 //! log.
 
-use crate::audit::{Action, AuditLog};
 use crate::cli::{error_chain, Failure, Outcome};
-use crate::dkms::{find_build, DkmsBuild, DkmsError};
-use crate::exit;
-use crate::store::{EntryId, Recovery, Store, StoreError};
-use crate::txn::{self, Check, Deployment, Host, TxnError};
+use milspec_host::audit::{Action, AuditLog};
+use milspec_host::dkms::{find_build, DkmsBuild, DkmsError};
+use milspec_host::exit;
+use milspec_host::store::{EntryId, Recovery, Store, StoreError};
+use milspec_host::txn::{self, Check, Deployment, Host, TxnError};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -40,7 +40,7 @@ impl From<StoreError> for Failure {
     }
 }
 
-fn audit_failure(e: crate::audit::AuditError) -> Failure {
+fn audit_failure(e: milspec_host::audit::AuditError) -> Failure {
     Failure {
         code: exit::VERIFY_FAILED,
         kind: "audit",
@@ -166,11 +166,11 @@ fn dkms_vermagic_agrees(file: &Path, dkms: Option<&DkmsBuild>) -> Result<(), Sto
         path: file.display().to_string(),
         source,
     })?;
-    let m = crate::modfile::inspect(&bytes).map_err(|source| StoreError::NotAModule {
+    let m = milspec_host::modfile::inspect(&bytes).map_err(|source| StoreError::NotAModule {
         path: file.display().to_string(),
         source,
     })?;
-    let release = crate::modfile::vermagic_release(&m.vermagic);
+    let release = milspec_host::modfile::vermagic_release(&m.vermagic);
     if release == b.kernel {
         return Ok(());
     }
@@ -326,7 +326,7 @@ pub(crate) fn history(root: &Path) -> Result<Outcome, Failure> {
     let log = audit_log(root);
     let n = log.verify().map_err(audit_failure)?;
     let text = std::fs::read_to_string(log.path()).unwrap_or_default();
-    let records: Vec<crate::audit::Record> = text
+    let records: Vec<milspec_host::audit::Record> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();

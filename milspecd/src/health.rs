@@ -204,7 +204,7 @@ pub fn evaluate(i: &HealthInputs<'_>) -> HealthReport {
 pub fn write(path: &Path, report: &HealthReport) -> std::io::Result<()> {
     let mut text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
     text.push(b'\n');
-    milspecctl::fsutil::write_atomic(path, &text, 0o644)
+    milspec_host::fsutil::write_atomic(path, &text, 0o644)
 }
 
 #[cfg(test)]

@@ -19,9 +19,9 @@ use crate::privileges;
 use crate::verdict::{assess, Health, Verdict};
 use caps::CapsHashSet;
 use milspec_abi::{status_flags, Event, EventKind, SecurityLevel};
-use milspecctl::device::Device;
-use milspecctl::paths::ModulePaths;
-use milspecctl::snapshot::Snapshot;
+use milspec_host::device::Device;
+use milspec_host::paths::ModulePaths;
+use milspec_host::snapshot::Snapshot;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
@@ -564,7 +564,8 @@ impl Service {
                 next_seq: c.expected.unwrap_or(c.resume_seq).max(c.resume_seq),
             };
             if let Ok(bytes) = serde_json::to_vec(&cur) {
-                if let Err(e) = milspecctl::fsutil::write_atomic(&self.cursor_path(), &bytes, 0o644)
+                if let Err(e) =
+                    milspec_host::fsutil::write_atomic(&self.cursor_path(), &bytes, 0o644)
                 {
                     tracing::warn!("cannot save the event cursor: {e}");
                 }
@@ -685,9 +686,9 @@ impl Service {
             let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map(|r| r.trim().to_owned())
                 .unwrap_or_default();
-            let dkms_id = milspecctl::store::dkms_id(version, &release);
-            let manifest = milspecctl::store::read_manifest(&m.store_root, &dkms_id)
-                .or_else(|_| milspecctl::store::read_manifest(&m.store_root, version));
+            let dkms_id = milspec_host::store::dkms_id(version, &release);
+            let manifest = milspec_host::store::read_manifest(&m.store_root, &dkms_id)
+                .or_else(|_| milspec_host::store::read_manifest(&m.store_root, version));
             match manifest {
                 Ok(man) if m.allowed_sha256.iter().any(|h| h.as_str() == man.sha256) => {}
                 Ok(man) => problems.push(format!(
@@ -1041,7 +1042,7 @@ impl Service {
         if let Some(dir) = &p.metrics.textfile_dir {
             let path = dir.join("milspec.prom");
             if let Err(e) =
-                milspecctl::fsutil::write_atomic(&path, self.metrics.render().as_bytes(), 0o644)
+                milspec_host::fsutil::write_atomic(&path, self.metrics.render().as_bytes(), 0o644)
             {
                 tracing::warn!("cannot write {}: {e}", path.display());
             }
