@@ -5,18 +5,23 @@
 //! (`fsutil`), and the versioned store with its transactions (`store`, `txn`).
 
 pub mod audit;
+pub mod clock;
 pub mod device;
 pub mod dkms;
+pub mod error;
 pub mod exit;
 pub mod fsutil;
 pub mod holders;
 pub mod kmod;
 pub mod modfile;
+pub mod ops;
 pub mod paths;
 pub mod snapshot;
 pub mod status;
 pub mod store;
 pub mod txn;
+
+pub use ops::rollback_to_previous;
 
 /// Fake module files for unit tests (shared with milspecctl's integration tests).
 #[cfg(test)]

@@ -179,10 +179,7 @@ pub fn evaluate(i: &HealthInputs<'_>) -> HealthReport {
         // The module alone would have looked better: lead with the real verdict.
         summary = format!("{}: {summary}", status.as_str());
     }
-    let unix = i
-        .now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
+    let unix = milspec_host::clock::since_epoch(i.now);
     HealthReport {
         status,
         summary,
