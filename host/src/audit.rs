@@ -90,10 +90,7 @@ pub struct AuditLog {
 }
 
 fn hash_hex(line: &[u8]) -> String {
-    Sha256::digest(line)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(line))
 }
 
 impl AuditLog {
