@@ -1,7 +1,11 @@
 //! Installing and removing store entries, each as a journaled sequence of
 //! atomic steps (see the `store` module docs).
 
-use super::{dkms_id, io_err, EntryId, Journal, Manifest, Store, StoreError, StoreId, KO_NAME};
+use super::error::{io_err, StoreError};
+use super::id::{dkms_id, EntryId, StoreId};
+use super::journal::Journal;
+use super::manifest::Manifest;
+use super::{Store, KO_NAME};
 use crate::fsutil::{sync_dir, write_atomic};
 use crate::modfile::{self, ModFile};
 use std::fs;

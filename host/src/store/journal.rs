@@ -1,7 +1,9 @@
 //! The journal of the operation in progress (`journal.json`) and recovery from
 //! an interrupted one.
 
-use super::{io_err, Store, StoreError, StoreId};
+use super::error::{io_err, StoreError};
+use super::id::StoreId;
+use super::Store;
 use crate::fsutil::{sync_dir, write_atomic};
 use serde::{Deserialize, Serialize};
 use std::fs;

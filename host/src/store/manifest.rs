@@ -1,6 +1,7 @@
 //! What the store knows about one installed entry (`manifest.json`).
 
-use super::{io_err, StoreError, StoreId};
+use super::error::{io_err, StoreError};
+use super::id::StoreId;
 use crate::modfile::Signature;
 use serde::{Deserialize, Serialize};
 use std::fs;

@@ -18,63 +18,24 @@
 //! leaves a journal that the next command finds: `recover()` then finishes the
 //! operation if its result is complete (roll forward) or undoes it otherwise.
 
+mod error;
 mod id;
 mod install;
 mod journal;
 mod manifest;
 
+use error::io_err;
+pub use error::StoreError;
 pub use id::{compare_versions, dkms_id, EntryId, StoreId};
 pub use journal::{Journal, Recovery};
 pub use manifest::{read_manifest, Manifest};
 
 use crate::modfile;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 /// File name of the module inside a version directory.
 pub const KO_NAME: &str = "dell_milspec.ko";
-
-/// A store failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{path}: {source}")]
-    NotAModule {
-        path: String,
-        #[source]
-        source: modfile::ModFileError,
-    },
-    #[error("{path} is module {found:?}, not {expected:?}")]
-    WrongModule {
-        path: String,
-        found: String,
-        expected: &'static str,
-    },
-    #[error("{path} has no version in its .modinfo; cannot be stored")]
-    NoVersion { path: String },
-    #[error("version {0} is already installed (use --reinstall to replace it)")]
-    AlreadyInstalled(StoreId),
-    #[error("version {0} is not installed")]
-    NotInstalled(StoreId),
-    /// `id` names the entry, or `state`/`journal` for those files.
-    #[error("version {id}: {reason}")]
-    Corrupt { id: String, reason: String },
-    #[error("injected failure after step {0} (test only)")]
-    Injected(u32),
-}
-
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
 
 /// The store.
 #[derive(Debug)]

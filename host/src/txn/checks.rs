@@ -1,7 +1,9 @@
 //! Named checks: of a loaded module against its manifest, `verify` (the deployed
 //! version) and `preflight` (can a version be loaded here?).
 
-use super::{Host, State, TxnError};
+use super::error::TxnError;
+use super::host::Host;
+use super::state::State;
 use crate::audit::AuditLog;
 use crate::snapshot::Snapshot;
 use crate::store::{Manifest, Store, StoreId};

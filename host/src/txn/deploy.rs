@@ -2,8 +2,10 @@
 //! the `txn` module docs).
 
 use super::checks::{all_ok, check, verify_loaded, vermagic_check, Check};
+use super::error::TxnError;
+use super::host::Host;
 use super::placement::place_for_modprobe;
-use super::{Host, State, TxnError};
+use super::state::State;
 use crate::kmod;
 use crate::store::{compare_versions, Journal, Manifest, Store, StoreId};
 use serde::Serialize;

@@ -12,6 +12,7 @@
 
 mod checks;
 mod deploy;
+mod error;
 mod host;
 mod placement;
 mod reconcile;
@@ -19,23 +20,11 @@ mod state;
 
 pub use checks::{all_ok, preflight, verify, verify_loaded, vermagic_check, Check};
 pub use deploy::{deploy, rollback_target, Deployment};
+pub use error::TxnError;
 pub use host::{Host, Loaded};
 pub use placement::{place_for_modprobe, PlacementError};
 pub use reconcile::reconcile;
 pub use state::State;
-
-use crate::store::StoreError;
-
-/// Why a deployment did not happen or failed beyond repair.
-#[derive(Debug, thiserror::Error)]
-pub enum TxnError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("refused: {0}")]
-    Refused(String),
-    #[error("{0}")]
-    Failed(String),
-}
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,9 @@
 //! Crash reconciliation: a deployment interrupted by a crash is resolved from
 //! what the kernel has loaded.
 
-use super::{Host, State, TxnError};
+use super::error::TxnError;
+use super::host::Host;
+use super::state::State;
 use crate::kmod;
 use crate::store::{Journal, Store, StoreId};
 
