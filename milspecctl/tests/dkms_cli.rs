@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 mod common {
     pub mod cli;
+    /// Shared with milspec-host's unit tests.
+    #[path = "../../../host/tests/common/fake_ko.rs"]
     pub mod fake_ko;
 }
 

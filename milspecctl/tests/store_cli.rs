@@ -3,6 +3,8 @@
 
 mod common {
     pub mod cli;
+    /// Shared with milspec-host's unit tests.
+    #[path = "../../../host/tests/common/fake_ko.rs"]
     pub mod fake_ko;
 }
 

@@ -4,8 +4,8 @@ use crate::policy::{Policy, DEFAULT_POLICY_PATH};
 use crate::service::{Options, PolicyHolder, Service, EXIT_CONFIG};
 use crate::verdict::assess;
 use clap::Parser;
-use milspecctl::paths::ModulePaths;
-use milspecctl::snapshot::Snapshot;
+use milspec_host::paths::ModulePaths;
+use milspec_host::snapshot::Snapshot;
 use std::io::Write;
 use std::path::PathBuf;
 

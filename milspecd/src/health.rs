@@ -179,10 +179,7 @@ pub fn evaluate(i: &HealthInputs<'_>) -> HealthReport {
         // The module alone would have looked better: lead with the real verdict.
         summary = format!("{}: {summary}", status.as_str());
     }
-    let unix = i
-        .now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
+    let unix = milspec_host::clock::since_epoch(i.now);
     HealthReport {
         status,
         summary,
@@ -204,7 +201,7 @@ pub fn evaluate(i: &HealthInputs<'_>) -> HealthReport {
 pub fn write(path: &Path, report: &HealthReport) -> std::io::Result<()> {
     let mut text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
     text.push(b'\n');
-    milspecctl::fsutil::write_atomic(path, &text, 0o644)
+    milspec_host::fsutil::write_atomic(path, &text, 0o644)
 }
 
 #[cfg(test)]

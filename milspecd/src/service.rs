@@ -19,9 +19,9 @@ use crate::privileges;
 use crate::verdict::{assess, Health, Verdict};
 use caps::CapsHashSet;
 use milspec_abi::{status_flags, Event, EventKind, SecurityLevel};
-use milspecctl::device::Device;
-use milspecctl::paths::ModulePaths;
-use milspecctl::snapshot::Snapshot;
+use milspec_host::device::Device;
+use milspec_host::paths::ModulePaths;
+use milspec_host::snapshot::Snapshot;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
@@ -61,7 +61,7 @@ impl Options {
             policy_path,
             runtime_dir,
             module: ModulePaths::from_env(),
-            lockdown_path: PathBuf::from("/sys/kernel/security/lockdown"),
+            lockdown_path: PathBuf::from(milspec_host::paths::LOCKDOWN),
         }
     }
 }
@@ -184,10 +184,7 @@ fn now_mono_ns() -> u64 {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    milspec_host::clock::unix_secs_f64()
 }
 
 /// Poll timeout for a deadline, rounded up to whole milliseconds so an early
@@ -564,7 +561,8 @@ impl Service {
                 next_seq: c.expected.unwrap_or(c.resume_seq).max(c.resume_seq),
             };
             if let Ok(bytes) = serde_json::to_vec(&cur) {
-                if let Err(e) = milspecctl::fsutil::write_atomic(&self.cursor_path(), &bytes, 0o644)
+                if let Err(e) =
+                    milspec_host::fsutil::write_atomic(&self.cursor_path(), &bytes, 0o644)
                 {
                     tracing::warn!("cannot save the event cursor: {e}");
                 }
@@ -682,12 +680,10 @@ impl Service {
         }
         if !m.allowed_sha256.is_empty() {
             // DKMS builds are stored per kernel as <version>+<release>.
-            let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-                .map(|r| r.trim().to_owned())
-                .unwrap_or_default();
-            let dkms_id = milspecctl::store::dkms_id(version, &release);
-            let manifest = milspecctl::store::read_manifest(&m.store_root, &dkms_id)
-                .or_else(|_| milspecctl::store::read_manifest(&m.store_root, version));
+            let release = milspec_host::paths::kernel_release();
+            let dkms_id = milspec_host::store::dkms_id(version, &release);
+            let manifest = milspec_host::store::read_manifest(&m.store_root, &dkms_id)
+                .or_else(|_| milspec_host::store::read_manifest(&m.store_root, &version.into()));
             match manifest {
                 Ok(man) if m.allowed_sha256.iter().any(|h| h.as_str() == man.sha256) => {}
                 Ok(man) => problems.push(format!(
@@ -874,10 +870,30 @@ impl Service {
         // Our open device would pin the module: let go first.
         self.disconnect();
         let root = self.policy.policy.modules.store_root.clone();
-        match milspecctl::rollback_to_previous(&root) {
-            Ok(text) => {
-                tracing::warn!("rollback: {}", text.lines().next().unwrap_or(""));
+        match milspec_host::rollback_to_previous(&root) {
+            Ok(r) if r.is_deployed() => {
+                tracing::warn!(
+                    "rollback: {} -> {} (deployment {})",
+                    r.previous.as_ref().map_or("none", |p| p.as_str()),
+                    r.store_id,
+                    r.deployment_id.as_deref().unwrap_or("?")
+                );
                 self.metrics.count_action("rollback", ActionResult::Ok);
+            }
+            Ok(r) => {
+                let why = match &r.outcome {
+                    milspec_host::txn::Deployment::RolledBack {
+                        reason, restored, ..
+                    } => {
+                        format!(
+                            "{} failed and {restored} was loaded again: {reason}",
+                            r.store_id
+                        )
+                    }
+                    _ => format!("{} is already loaded: nothing to do", r.store_id),
+                };
+                tracing::error!("rollback failed: {why}");
+                self.metrics.count_action("rollback", ActionResult::Failed);
             }
             Err(e) => {
                 tracing::error!("rollback failed: {e}");
@@ -1041,7 +1057,7 @@ impl Service {
         if let Some(dir) = &p.metrics.textfile_dir {
             let path = dir.join("milspec.prom");
             if let Err(e) =
-                milspecctl::fsutil::write_atomic(&path, self.metrics.render().as_bytes(), 0o644)
+                milspec_host::fsutil::write_atomic(&path, self.metrics.render().as_bytes(), 0o644)
             {
                 tracing::warn!("cannot write {}: {e}", path.display());
             }

@@ -1,7 +1,7 @@
 //! Health verdict: one word plus reasons, from one reading of the module's state.
 
 use milspec_abi::PlatformState;
-use milspecctl::snapshot::{Snapshot, SnapshotError};
+use milspec_host::snapshot::{Snapshot, SnapshotError};
 use serde::Serialize;
 
 /// Overall health, worst first when compared.
@@ -109,8 +109,8 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use milspecctl::device::DeviceInfo;
-    use milspecctl::status::ProcStatus;
+    use milspec_host::device::DeviceInfo;
+    use milspec_host::status::ProcStatus;
 
     fn snapshot(state: &str, info_version: &str) -> Snapshot {
         let proc = ProcStatus::parse(&format!(

@@ -4,7 +4,7 @@
 use crate::util::{check, open_device, raw_ioctl, run_as, unmapped_addr, Mapping, TestResult};
 use crate::Config;
 use milspec_abi::*;
-use milspecctl::status::ProcStatus;
+use milspec_host::status::ProcStatus;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -209,7 +209,7 @@ pub fn poll_wakes_and_read_returns_events(_: &Config) -> TestResult {
     })
 }
 
-fn set_nonblocking(dev: &milspecctl::device::Device) -> TestResult {
+fn set_nonblocking(dev: &milspec_host::device::Device) -> TestResult {
     let fd = dev.fd().as_raw_fd();
     // SAFETY: fcntl on our own open fd.
     let rc = unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };

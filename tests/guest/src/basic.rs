@@ -3,9 +3,9 @@
 use crate::util::{check, raw_ioctl, unmapped_addr, Mapping, TestResult};
 use crate::Config;
 use milspec_abi::{Info, PlatformState, INFO_SIZE, IOC_GET_INFO};
-use milspecctl::device::Device;
-use milspecctl::paths::ModulePaths;
-use milspecctl::status::ProcStatus;
+use milspec_host::device::Device;
+use milspec_host::paths::ModulePaths;
+use milspec_host::status::ProcStatus;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -167,7 +167,7 @@ pub fn unprivileged_user_can_query(_: &Config) -> TestResult {
 /// Child side of `unprivileged_user_can_query`.
 pub fn nobody_query() -> i32 {
     let paths = ModulePaths::default();
-    match milspecctl::snapshot::Snapshot::take(&paths) {
+    match milspec_host::snapshot::Snapshot::take(&paths) {
         Ok(Some(s)) if s.is_consistent() => 0,
         other => {
             eprintln!("as nobody: {other:?}");

@@ -4,7 +4,7 @@
 
 use crate::util::{check, TestResult};
 use milspec_abi::MODULE_NAME;
-use milspecctl::kmod;
+use milspec_host::kmod;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

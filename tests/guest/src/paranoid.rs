@@ -4,8 +4,8 @@
 
 use crate::util::{check, open_device, TestResult};
 use milspec_abi::*;
-use milspecctl::kmod;
-use milspecctl::status::ProcStatus;
+use milspec_host::kmod;
+use milspec_host::status::ProcStatus;
 use nix::errno::Errno;
 use std::path::Path;
 
@@ -16,7 +16,7 @@ fn ko(dir: &Path, name: &str) -> std::path::PathBuf {
     dir.join(format!("{name}.ko"))
 }
 
-fn names_of(batch: &milspecctl::device::EventBatch, kind: EventKind) -> Vec<String> {
+fn names_of(batch: &milspec_host::device::EventBatch, kind: EventKind) -> Vec<String> {
     batch
         .events
         .iter()
@@ -49,7 +49,7 @@ pub fn ratchet_pin_and_allowlist(test_modules: &Path) -> TestResult {
     check(
         matches!(
             &lower,
-            Err(milspecctl::device::DeviceError::Ioctl {
+            Err(milspec_host::device::DeviceError::Ioctl {
                 source: Errno::EPERM,
                 ..
             })
@@ -60,7 +60,7 @@ pub fn ratchet_pin_and_allowlist(test_modules: &Path) -> TestResult {
     check(
         matches!(
             &allow,
-            Err(milspecctl::device::DeviceError::Ioctl {
+            Err(milspec_host::device::DeviceError::Ioctl {
                 source: Errno::EBUSY,
                 ..
             })

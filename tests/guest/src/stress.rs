@@ -4,7 +4,7 @@
 use crate::api::poll_in;
 use crate::util::{check, open_device, TestResult};
 use milspec_abi::*;
-use milspecctl::kmod;
+use milspec_host::kmod;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -1,7 +1,7 @@
 //! Helpers for the in-guest tests: raw ioctls with arbitrary arguments, pages with
 //! chosen protections, and small assertions.
 
-use milspecctl::device::Device;
+use milspec_host::device::Device;
 use std::path::Path;
 
 pub type TestResult = Result<(), String>;

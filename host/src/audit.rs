@@ -90,10 +90,7 @@ pub struct AuditLog {
 }
 
 fn hash_hex(line: &[u8]) -> String {
-    Sha256::digest(line)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(line))
 }
 
 impl AuditLog {
@@ -181,10 +178,7 @@ impl AuditLog {
             .map_err(|(_, e)| self.io(e.into()))?;
         let (n, prev_hash) = self.check()?;
         let record = Record {
-            timestamp: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+            timestamp: crate::clock::unix_secs(),
             uid,
             sudo_user: std::env::var("SUDO_USER").ok(),
             action,

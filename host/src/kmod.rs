@@ -95,10 +95,8 @@ pub fn unload(name: &str) -> Result<bool, KmodError> {
     let paths = crate::paths::ModulePaths::from_env();
     let device = paths.device;
     // A pinned module cannot be unloaded: do not blind milspecd for nothing.
-    let pinned = std::fs::read_to_string(&paths.proc_status).is_ok_and(|t| {
-        let want = format!("{}: yes", milspec_abi::status_keys::MODULE_PINNED);
-        t.lines().any(|l| l.trim() == want)
-    });
+    let pinned =
+        std::fs::read_to_string(&paths.proc_status).is_ok_and(|t| crate::status::module_pinned(&t));
     let holders = if device.exists() && !pinned {
         crate::holders::release_device(&device, RELEASE_TIMEOUT)
     } else {

@@ -138,6 +138,18 @@ impl ProcStatus {
     }
 }
 
+/// Whether a status text says the module is pinned (`module_pinned: yes`): it
+/// cannot be unloaded until reboot. Looks at that line alone, so a status file
+/// this tool cannot fully parse still counts.
+pub fn module_pinned(text: &str) -> bool {
+    text.lines().any(|l| {
+        l.trim()
+            .strip_prefix(keys::MODULE_PINNED)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .is_some_and(|v| v.trim() == "yes")
+    })
+}
+
 /// Parses `name (number)`; both parts must agree.
 fn parse_level(raw: &str) -> Option<SecurityLevel> {
     let (name, rest) = raw.split_once(" (")?;
@@ -154,6 +166,15 @@ mod tests {
 platform_product: Latitude 5450\nbios_version: 1.2.3\nplatform_state: supported\n\
 security_level: paranoid (3)\nsecurity_level_locked: yes\nevents_total: 12\nevents_lost: 0\n\
 tokens: 5\n";
+
+    #[test]
+    fn pinned_is_read_from_its_line() {
+        assert!(!module_pinned(GOOD));
+        assert!(module_pinned(&format!("{GOOD}module_pinned: yes\n")));
+        assert!(!module_pinned(&format!("{GOOD}module_pinned: no\n")));
+        assert!(module_pinned("garbage\nmodule_pinned: yes\n"));
+        assert!(!module_pinned("module_pinned_x: yes\n"));
+    }
 
     #[test]
     fn parses_a_good_file() {

@@ -222,7 +222,7 @@ mod pkcs7 {
         });
         Some(Signer {
             issuer_cn,
-            serial_hex: serial.iter().map(|b| format!("{b:02X}")).collect(),
+            serial_hex: hex::encode_upper(serial),
             digest,
         })
     }
@@ -278,10 +278,7 @@ pub fn inspect(bytes: &[u8]) -> Result<ModFile, ModFileError> {
         .cloned()
         .ok_or(ModFileError::MissingKey("vermagic"))?;
     Ok(ModFile {
-        sha256: Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: hex::encode(Sha256::digest(bytes)),
         size: bytes.len() as u64,
         name,
         version: modinfo.get("version").cloned(),
@@ -399,6 +396,17 @@ mod tests {
         assert_eq!(s.signer.as_deref(), Some("milspec test signing key"));
         assert_eq!(s.key_id.as_deref(), Some("1234ABCD"));
         assert_eq!(s.hash_algo.as_deref(), Some("sha256"));
+        // Every truncation and every single-byte corruption of a real
+        // signature is handled without a panic (the walker returns None or a
+        // partial answer, never reads out of bounds).
+        for n in 0..sig.len() {
+            let _ = pkcs7::signer(&sig[..n]);
+        }
+        for i in 0..sig.len().min(256) {
+            let mut bad = sig.clone();
+            bad[i] ^= 0xff;
+            let _ = pkcs7::signer(&bad);
+        }
     }
 
     #[test]

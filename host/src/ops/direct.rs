@@ -1,0 +1,33 @@
+//! `load --file` and `unload`: the kernel directly, outside the store.
+
+use crate::error::Error;
+use crate::kmod;
+use crate::modfile;
+use crate::txn::{vermagic_check, Host};
+use std::path::Path;
+
+/// Loads `file` with `params`. On failure the message says which check the
+/// kernel most likely applied (it only says ENOEXEC for a vermagic mismatch).
+pub fn load_file(file: &Path, params: &[String]) -> Result<(), Error> {
+    kmod::load_file(file, params).map_err(|e| {
+        let mut f = Error::from(e);
+        if let Some(hint) = vermagic_hint(file) {
+            f.message = format!("{}; {hint}", f.message);
+        }
+        f
+    })
+}
+
+/// The vermagic check's message when `file` was built for another kernel.
+fn vermagic_hint(file: &Path) -> Option<String> {
+    let bytes = std::fs::read(file).ok()?;
+    let m = modfile::inspect(&bytes).ok()?;
+    let running = Host::real().release();
+    let c = vermagic_check(modfile::vermagic_release(&m.vermagic), &running);
+    (!c.ok).then_some(c.detail)
+}
+
+/// Unloads dell_milspec; `false` when it was not loaded.
+pub fn unload() -> Result<bool, Error> {
+    Ok(kmod::unload(milspec_abi::MODULE_NAME)?)
+}

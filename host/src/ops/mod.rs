@@ -1,0 +1,86 @@
+//! The operations both tools run on a host, as `milspecctl` names them: each
+//! opens the store (finishing or undoing an interrupted operation first) and
+//! records itself in the audit log. Results are typed; rendering them as text or
+//! JSON is the caller's job.
+
+mod deploy;
+mod direct;
+mod inspect;
+mod install;
+
+pub use deploy::{deploy, rollback, rollback_to_previous, DeployAction, DeploymentRecord};
+pub use direct::{load_file, unload};
+pub use inspect::{audit_verify, history, list, preflight, remove, verify, Checked, History};
+pub use install::{install, install_from_dkms, Installed};
+
+use crate::audit::{Action, AuditLog};
+use crate::error::Error;
+use crate::store::{Recovery, Store};
+use crate::txn::{self, Host};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The audit log under `root` (`<root>/var/log/milspec`).
+pub fn audit_log(root: &Path) -> AuditLog {
+    AuditLog::new(&root.join("var/log/milspec"))
+}
+
+fn uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+/// An open store, after recovery.
+pub(crate) struct Opened {
+    pub(crate) store: Store,
+    /// What recovery repaired, if anything.
+    pub(crate) repaired: Option<String>,
+}
+
+/// Opens the store and finishes or undoes an interrupted operation (recording
+/// that in the audit log).
+pub(crate) fn open_store(root: &Path) -> Result<Opened, Error> {
+    let store = Store::open(root)?;
+    let mut note = match store.recover()? {
+        Recovery::Clean => None,
+        Recovery::RolledForward(j) => Some(format!("completed an interrupted operation: {j:?}")),
+        Recovery::RolledBack(j) => Some(format!("undid an interrupted operation: {j:?}")),
+    };
+    if let Some(n) = txn::reconcile(&store, &Host::real())? {
+        note = Some(n);
+    }
+    if let Some(n) = &note {
+        record(root, "recover", "ok", BTreeMap::new(), 0.0, Some(n.clone()))?;
+    }
+    Ok(Opened {
+        store,
+        repaired: note,
+    })
+}
+
+/// Appends a plain action (no deployment) to the audit log.
+pub(crate) fn record(
+    root: &Path,
+    action: &str,
+    result: &str,
+    versions: BTreeMap<String, String>,
+    duration: f64,
+    detail: Option<String>,
+) -> Result<(), Error> {
+    append(
+        root,
+        Action {
+            action: action.into(),
+            result: result.into(),
+            deployment_id: None,
+            component_versions: versions,
+            rollback_occurred: false,
+            duration_seconds: duration,
+            detail,
+        },
+    )
+}
+
+pub(crate) fn append(root: &Path, action: Action) -> Result<(), Error> {
+    audit_log(root).append(action, uid())?;
+    Ok(())
+}

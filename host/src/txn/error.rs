@@ -1,0 +1,14 @@
+//! Why a deployment did not happen or failed beyond repair.
+
+use crate::store::StoreError;
+
+/// Why a deployment did not happen or failed beyond repair.
+#[derive(Debug, thiserror::Error)]
+pub enum TxnError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}

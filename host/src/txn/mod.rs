@@ -1,0 +1,30 @@
+//! Deployments: `load` and `rollback` as transactions over the store and the
+//! kernel, plus the `verify` and `preflight` checks.
+//!
+//! A deployment: preflight → checkpoint (what is loaded, with which parameters)
+//! → journal → unload the current module → load the new one → verify → commit
+//! (state.json) → clear the journal. If loading or verifying fails, the new module
+//! is unloaded and the checkpointed version is loaded again from the store.
+//!
+//! Parts: `state` (state.json), `host` (host facts), `checks` (verify and
+//! preflight), `reconcile` (crash reconciliation), `deploy` (the transaction),
+//! `placement` (modprobe placement).
+
+mod checks;
+mod deploy;
+mod error;
+mod host;
+mod placement;
+mod reconcile;
+mod state;
+
+pub use checks::{all_ok, preflight, verify, verify_loaded, vermagic_check, Check};
+pub use deploy::{deploy, rollback_target, Deployment};
+pub use error::TxnError;
+pub use host::{Host, Loaded};
+pub use placement::{place_for_modprobe, PlacementError};
+pub use reconcile::reconcile;
+pub use state::State;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+//! The command line's definition (clap derive): every flag, argument and help
+//! text of `milspecctl`.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0   done
+  1   failed
+  2   nothing to do (e.g. unload when not loaded, level already set)
+  3   module not loaded
+  4   the module's status file and ioctl disagree, or its ABI is not this tool's
+  5   verification failed (audit log tampered, store file corrupt, verify)
+  6   refused before touching anything (preflight failed, module pinned)
+  7   the new version failed and the previous one was loaded again (rolled back)
+  64  usage error
+
+With --json, stdout carries exactly one JSON document (errors too, as
+{\"error\": {\"kind\": ..., \"message\": ...}}) and nothing is printed on stderr.
+
+Environment: MILSPEC_ROOT (as --root); MILSPEC_PROC_STATUS and MILSPEC_DEVICE
+override /proc/milspec/status and /dev/milspec (for tests).";
+
+/// Manage the dell_milspec kernel module.
+#[derive(Debug, Parser)]
+#[command(name = "milspecctl", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Root for the module store and the audit log (<DIR>/var/lib/milspec,
+    /// <DIR>/var/log/milspec); also MILSPEC_ROOT. Default: /.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "MILSPEC_ROOT",
+        default_value = "/"
+    )]
+    pub root: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the module's status, read from /proc/milspec/status and the GET_INFO ioctl.
+    Status,
+    /// Load a version from the store as a transaction: preflight, checkpoint,
+    /// unload the current module, load, verify, commit. If loading or verifying
+    /// fails, the previous version is loaded again (exit 7).
+    ///
+    /// With --file, load that .ko directly instead (no store, no transaction).
+    Load {
+        /// Version to load (default: the newest installed).
+        version: Option<String>,
+        /// Load this .ko file directly, outside the store.
+        #[arg(long, value_name = "PATH", conflicts_with = "version")]
+        file: Option<PathBuf>,
+        /// Module parameter, repeatable (e.g. --param force=1).
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
+    /// Load the previous deployment again (or --to VERSION), as a transaction.
+    Rollback {
+        /// Version to go to instead of the previous one.
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Allow --to a version older than the current one.
+        #[arg(long)]
+        allow_older: bool,
+    },
+    /// Check the deployed version: file hash, vermagic, signature, srcversion,
+    /// status ABI, GET_INFO, kernel taint, audit log. Exit 5 if a mandatory check
+    /// fails.
+    Verify,
+    /// Check whether a version (default: newest installed) can be loaded here.
+    /// Exit 6 if a mandatory check fails.
+    Preflight { version: Option<String> },
+    /// Unload the module (delete_module, non-blocking like rmmod).
+    Unload,
+    /// Show the security level, or set it (needs CAP_SYS_ADMIN).
+    ///
+    /// Levels: disabled (0), standard (1), enhanced (2), paranoid (3),
+    /// paranoid_plus (4). From paranoid up the level cannot be lowered until
+    /// reboot, the module cannot be unloaded, and the allowlist is enforced.
+    Level {
+        /// New level (name or number); omit to show the current one.
+        level: Option<String>,
+    },
+    /// List events from the module's event log (GET_EVENTS).
+    Events {
+        /// First sequence number to show (default: the oldest still held).
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// At most this many events.
+        #[arg(long, default_value_t = 256)]
+        limit: u32,
+    },
+    /// List the Dell SMBIOS tokens (needs CAP_SYS_ADMIN).
+    Tokens,
+    /// Install a module file into the versioned store (checks that it is an x86_64
+    /// ELF kernel module named dell_milspec and reads its .modinfo).
+    ///
+    /// With --from-dkms, install the module DKMS built for a kernel instead: it is
+    /// stored as <version>+<kernel release>, so the builds for several kernels
+    /// (and several versions) coexist and rollback works across DKMS rebuilds.
+    Install {
+        /// The .ko file.
+        #[arg(required_unless_present = "from_dkms", conflicts_with = "from_dkms")]
+        file: Option<PathBuf>,
+        /// Replace a version that is already installed.
+        #[arg(long)]
+        reinstall: bool,
+        /// Take the module from the DKMS tree (package "milspec").
+        #[arg(long)]
+        from_dkms: bool,
+        /// Kernel release of the DKMS build (default: the running kernel).
+        #[arg(long, value_name = "RELEASE", conflicts_with = "file")]
+        kernel: Option<String>,
+        /// DKMS package version (default: the newest built for that kernel).
+        #[arg(long, value_name = "VERSION", conflicts_with = "file")]
+        dkms_version: Option<String>,
+        /// DKMS tree (default: <root>/var/lib/dkms).
+        #[arg(long, value_name = "DIR", conflicts_with = "file")]
+        dkms_tree: Option<PathBuf>,
+    },
+    /// List the versions in the store.
+    List,
+    /// Remove a version from the store.
+    Remove {
+        /// The version to remove.
+        version: String,
+    },
+    /// Show the audit log: every action milspecctl took.
+    History,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff, section 8), generated from this help.
+    Man,
+    /// Check the audit log's hash chain.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Set or clear the module-load allowlist (needs CAP_SYS_ADMIN; only before the
+    /// level is locked).
+    Allowlist {
+        #[command(subcommand)]
+        action: AllowlistAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Verify that no line was edited, removed or reordered.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AllowlistAction {
+    /// Replace the list with these module names.
+    Set {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Empty the list (no enforcement).
+    Clear,
+}
