@@ -106,7 +106,9 @@ impl Store {
     /// removed — not loaded, not the rollback target — is the caller's rule.)
     pub fn remove(&self, id: &StoreId) -> Result<(), StoreError> {
         let target = self.entry_dir("versions", id);
-        if !target.exists() {
+        // An id that is not an entry name (`..`, `a/b`) would name the store
+        // itself or a path outside it.
+        if !id.is_valid() || !target.is_dir() {
             return Err(StoreError::NotInstalled(id.clone()));
         }
         self.write_journal(&Journal::Remove { id: id.clone() })?;

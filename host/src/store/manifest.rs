@@ -35,6 +35,10 @@ pub struct Manifest {
 /// The manifest of installed entry `id` in the store under `root`, read without
 /// creating or repairing anything (for readers such as `milspecd`).
 pub fn read_manifest(root: &Path, id: &StoreId) -> Result<Manifest, StoreError> {
+    // `..` or `a/b` would name a directory outside the entries: never installed.
+    if !id.is_valid() {
+        return Err(StoreError::NotInstalled(id.clone()));
+    }
     let p = root
         .join("var/lib/milspec/versions")
         .join(id.as_str())

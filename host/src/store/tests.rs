@@ -56,6 +56,26 @@ fn install_list_remove() {
     assert_eq!(s.recover().unwrap(), Recovery::Clean);
 }
 
+/// `remove ..` once resolved to the store directory itself and deleted it.
+#[test]
+fn ids_that_are_paths_are_never_installed() {
+    let (d, s) = setup();
+    let a = file(d.path(), "a.ko", &ko("1.0.10", ""));
+    s.install(&a, false, "file").unwrap();
+    for bad in ["..", ".", "", "../versions", "1.0.10/..", "/"] {
+        assert!(
+            matches!(s.remove(&id(bad)), Err(StoreError::NotInstalled(_))),
+            "remove {bad:?}"
+        );
+        assert!(
+            matches!(s.manifest(&id(bad)), Err(StoreError::NotInstalled(_))),
+            "manifest {bad:?}"
+        );
+    }
+    assert_eq!(versions(&s), ["1.0.10"]);
+    assert_eq!(s.recover().unwrap(), Recovery::Clean);
+}
+
 #[test]
 fn reinstall_replaces_the_file() {
     let (d, s) = setup();
