@@ -179,16 +179,13 @@ pub fn evaluate(i: &HealthInputs<'_>) -> HealthReport {
         // The module alone would have looked better: lead with the real verdict.
         summary = format!("{}: {summary}", status.as_str());
     }
-    let unix = i
-        .now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
+    let unix = crate::clock::since_epoch(i.now);
     HealthReport {
         status,
         summary,
         version: env!("CARGO_PKG_VERSION"),
         module_version: i.module.module_version.clone(),
-        timestamp: humantime::format_rfc3339_seconds(i.now).to_string(),
+        timestamp: crate::clock::rfc3339(i.now),
         timestamp_unix: unix.as_secs(),
         components: c,
         resources: Resources {
