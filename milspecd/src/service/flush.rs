@@ -82,12 +82,17 @@ impl Service {
         if let Err(e) = health::write(&p.health.file, &report) {
             tracing::warn!("cannot write {}: {e}", p.health.file.display());
         }
-        if let Some(dir) = &p.metrics.textfile_dir {
-            let path = dir.join("milspec.prom");
-            if let Err(e) =
-                milspecctl::fsutil::write_atomic(&path, self.metrics.render().as_bytes(), 0o644)
-            {
-                tracing::warn!("cannot write {}: {e}", path.display());
+        if p.metrics.textfile_dir.is_some() || self.http.is_some() {
+            let text = self.metrics.render();
+            if let Some(dir) = &p.metrics.textfile_dir {
+                let path = dir.join("milspec.prom");
+                if let Err(e) = milspecctl::fsutil::write_atomic(&path, text.as_bytes(), 0o644) {
+                    tracing::warn!("cannot write {}: {e}", path.display());
+                }
+            }
+            // The endpoint serves what the textfile says: the state of this flush.
+            if let Some(http) = &self.http {
+                http.publish(text);
             }
         }
         self.save_cursor();

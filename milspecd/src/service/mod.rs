@@ -1,6 +1,7 @@
-//! The service: one thread blocked in `poll()` on the device, a signalfd, an
-//! inotify watch (only while the device is missing) and the optional metrics
-//! socket. The poll timeout is the nearest deadline (watchdog, health refresh,
+//! The service: one thread blocked in `poll()` on the device, a signalfd and an
+//! inotify watch (only while the device is missing); the optional metrics
+//! endpoint runs on threads of its own ([`http`]) so no client can delay the
+//! loop. The poll timeout is the nearest deadline (watchdog, health refresh,
 //! a rate-limited flush, a running alert's timeout, a reconnect retry); with
 //! none pending the daemon sleeps until something happens.
 //!
@@ -32,13 +33,13 @@ use crate::metrics::Metrics;
 use crate::notify::{self, Notifier};
 use crate::privileges;
 use crate::verdict::{assess, Verdict};
+use http::MetricsEndpoint;
 use link::Link;
 use milspecctl::paths::ModulePaths;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{InitFlags, Inotify, WatchDescriptor};
 use nix::sys::signalfd::SignalFd;
-use std::net::TcpListener;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -78,7 +79,7 @@ pub struct Service {
     inotify: Inotify,
     watch: Option<WatchDescriptor>,
     signals: SignalFd,
-    http: Option<TcpListener>,
+    http: Option<MetricsEndpoint>,
     notifier: Notifier,
     watchdog: Option<Duration>,
     next_watchdog: Option<Instant>,
@@ -115,17 +116,12 @@ impl Service {
     pub fn start(opts: Options, policy: PolicyHolder) -> std::io::Result<Self> {
         let signals = signals::signal_fd()?;
         let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
-        let http = match policy.policy.metrics_port() {
-            Some(port) => {
-                let l = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
-                    std::io::Error::new(e.kind(), format!("metrics on 127.0.0.1:{port}: {e}"))
-                })?;
-                l.set_nonblocking(true)?;
-                tracing::info!("serving metrics on http://127.0.0.1:{port}/metrics");
-                Some(l)
-            }
-            None => None,
-        };
+        // Bound here, while privileged; served from `run`, after the drop.
+        let http = policy
+            .policy
+            .metrics_port()
+            .map(MetricsEndpoint::bind)
+            .transpose()?;
         if let Some(dir) = policy.policy.health.file.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -175,7 +171,12 @@ impl Service {
 
     /// Runs until SIGTERM/SIGINT; returns the exit code.
     pub fn run(mut self) -> i32 {
+        // The first flush publishes the metrics text before anyone can ask for it.
         self.flush();
+        if let Some(Err(e)) = self.http.as_mut().map(MetricsEndpoint::serve) {
+            tracing::error!("cannot start the metrics endpoint: {e}");
+            return 1;
+        }
         let line = self.status_line.clone();
         self.notifier.ready(&line);
         let now = Instant::now();
@@ -190,7 +191,7 @@ impl Service {
                 break;
             }
             let timeout = timeout_until(self.next_deadline(), Instant::now());
-            let (sig, dev, ino, net) = {
+            let (sig, dev, ino) = {
                 let mut fds = vec![PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
                 let dev_idx = match &self.link {
                     Link::Connected(c) => {
@@ -201,10 +202,6 @@ impl Service {
                 };
                 fds.push(PollFd::new(self.inotify.as_fd(), PollFlags::POLLIN));
                 let ino_idx = fds.len() - 1;
-                let net_idx = self.http.as_ref().map(|l| {
-                    fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
-                    fds.len() - 1
-                });
                 match nix::poll::poll(&mut fds, timeout) {
                     Ok(_) | Err(Errno::EINTR) => {}
                     Err(e) => {
@@ -213,12 +210,7 @@ impl Service {
                     }
                 }
                 let ready = |i: usize| fds[i].revents().is_some_and(|r| !r.is_empty());
-                (
-                    ready(0),
-                    dev_idx.is_some_and(ready),
-                    ready(ino_idx),
-                    net_idx.is_some_and(ready),
-                )
+                (ready(0), dev_idx.is_some_and(ready), ready(ino_idx))
             };
             if sig {
                 self.handle_signals();
@@ -228,9 +220,6 @@ impl Service {
             }
             if ino {
                 self.handle_inotify();
-            }
-            if net {
-                self.serve_metrics();
             }
         }
         self.shutdown();

@@ -50,13 +50,7 @@ impl Service {
         match self.policy.reload() {
             Ok(()) => {
                 tracing::info!("policy reloaded from {}", self.policy.path.display());
-                if self
-                    .http
-                    .as_ref()
-                    .and_then(|l| l.local_addr().ok())
-                    .map(|a| a.port())
-                    != self.policy.policy.metrics_port()
-                {
+                if self.http.as_ref().map(|h| h.port()) != self.policy.policy.metrics_port() {
                     tracing::warn!("metrics.listen_port changes take effect after a restart");
                 }
                 self.schedule_refresh(Instant::now());
