@@ -367,6 +367,18 @@ fn slow_metrics_clients_do_not_stall_the_loop() {
         }
     }
     stop.store(true, Ordering::Relaxed);
+    // Keep reading: a full datagram queue (10 messages) would block the
+    // daemon's next WATCHDOG=1 and with it the loop.
+    let drained = Arc::new(AtomicBool::new(false));
+    let drain = {
+        let (sock, drained) = (lab.notify.try_clone().unwrap(), drained.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !drained.load(Ordering::Relaxed) {
+                let _ = sock.recv(&mut buf);
+            }
+        })
+    };
 
     let gaps: Vec<u128> = pings
         .windows(2)
@@ -441,4 +453,6 @@ fn slow_metrics_clients_do_not_stall_the_loop() {
 
     signal(&daemon.0, nix::sys::signal::Signal::SIGTERM);
     assert!(wait_exit(&mut daemon.0).success());
+    drained.store(true, Ordering::Relaxed);
+    drain.join().unwrap();
 }
