@@ -63,10 +63,11 @@ impl Service {
         self.flush_at = None;
         self.last_flush = Some(Instant::now());
         let p = &self.policy.policy;
+        let reload_error = self.policy.reload_error.as_ref().map(ToString::to_string);
         let report = health::evaluate(&HealthInputs {
             module: &self.verdict,
             enforcement_problems: &self.enforcement_problems,
-            reload_error: self.policy.reload_error.as_deref(),
+            reload_error: reload_error.as_deref(),
             policy_path: &self.policy.path,
             events_lost: self.metrics.events_lost,
             last_gap: self.last_gap,

@@ -25,7 +25,7 @@ mod policy_holder;
 mod signals;
 mod violations;
 
-pub use policy_holder::PolicyHolder;
+pub use policy_holder::{PolicyHolder, ReloadError};
 
 use crate::actions::RunningAlert;
 use crate::hostinfo::HostSampler;

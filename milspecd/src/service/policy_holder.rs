@@ -1,7 +1,7 @@
 //! The policy in force, the last reload's error, and the rule that a reload may
 //! not need a capability the daemon already dropped.
 
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError};
 use crate::privileges;
 use caps::CapsHashSet;
 use std::path::{Path, PathBuf};
@@ -11,13 +11,23 @@ use std::path::{Path, PathBuf};
 pub struct PolicyHolder {
     pub path: PathBuf,
     pub policy: Policy,
-    pub reload_error: Option<String>,
+    pub reload_error: Option<ReloadError>,
     /// Capabilities given up at start; a policy needing one cannot be loaded.
     pub dropped: CapsHashSet,
 }
 
+/// Why a reload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Names the capabilities, e.g. `CAP_SYS_ADMIN`.
+    #[error("the new policy needs {0} which milspecd dropped at start; restart the service")]
+    NeedsDroppedCapabilities(String),
+}
+
 impl PolicyHolder {
-    pub fn load(path: &Path) -> Result<Self, crate::policy::PolicyError> {
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
         Ok(PolicyHolder {
             path: path.to_owned(),
             policy: Policy::load(path)?,
@@ -28,9 +38,9 @@ impl PolicyHolder {
 
     /// Re-reads the file. On error the previous policy stays in force and the
     /// error is kept for health; `Ok` means the new policy now applies.
-    pub fn reload(&mut self) -> Result<(), String> {
+    pub fn reload(&mut self) -> Result<(), &ReloadError> {
         let outcome = Policy::load(&self.path)
-            .map_err(|e| e.to_string())
+            .map_err(ReloadError::from)
             .and_then(|p| {
                 let missing: CapsHashSet = privileges::needed(&p)
                     .intersection(&self.dropped)
@@ -39,10 +49,9 @@ impl PolicyHolder {
                 if missing.is_empty() {
                     Ok(p)
                 } else {
-                    Err(format!(
-                        "the new policy needs {} which milspecd dropped at start; restart the service",
-                        privileges::names(&missing)
-                    ))
+                    Err(ReloadError::NeedsDroppedCapabilities(privileges::names(
+                        &missing,
+                    )))
                 }
             });
         match outcome {
@@ -51,10 +60,7 @@ impl PolicyHolder {
                 self.reload_error = None;
                 Ok(())
             }
-            Err(e) => {
-                self.reload_error = Some(e.clone());
-                Err(e)
-            }
+            Err(e) => Err(self.reload_error.insert(e)),
         }
     }
 }
@@ -76,7 +82,7 @@ mod tests {
         .unwrap();
         let mut h = PolicyHolder::load(&path).unwrap();
         std::fs::write(&path, "[level]\nminimum = \"nonsense\"\n").unwrap();
-        let err = h.reload().unwrap_err();
+        let err = h.reload().unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("nonsense"), "{err}");
         assert_eq!(
             h.policy.level.minimum.map(|l| l.0),
@@ -98,7 +104,7 @@ mod tests {
         // A policy needing a capability given up at start is refused.
         h.dropped.insert(caps::Capability::CAP_SYS_ADMIN);
         std::fs::write(&path, "[level]\nminimum = \"enhanced\"\n").unwrap();
-        let err = h.reload().unwrap_err();
+        let err = h.reload().unwrap_err().to_string();
         assert!(
             err.contains("CAP_SYS_ADMIN") && err.contains("restart"),
             "{err}"
@@ -109,6 +115,10 @@ mod tests {
             "old policy kept"
         );
         std::fs::remove_file(&path).unwrap();
-        assert!(h.reload().unwrap_err().contains("cannot read policy"));
+        assert!(h
+            .reload()
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read policy"));
     }
 }
