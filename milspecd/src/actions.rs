@@ -61,7 +61,7 @@ impl Violation {
         Violation {
             kind,
             detail: detail.into(),
-            timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            timestamp: crate::clock::rfc3339(SystemTime::now()),
             module: None,
             event: None,
         }

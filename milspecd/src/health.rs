@@ -185,7 +185,7 @@ pub fn evaluate(i: &HealthInputs<'_>) -> HealthReport {
         summary,
         version: env!("CARGO_PKG_VERSION"),
         module_version: i.module.module_version.clone(),
-        timestamp: humantime::format_rfc3339_seconds(i.now).to_string(),
+        timestamp: crate::clock::rfc3339(i.now),
         timestamp_unix: unix.as_secs(),
         components: c,
         resources: Resources {

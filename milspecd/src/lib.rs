@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod cli;
+pub mod clock;
 pub mod health;
 pub mod hostinfo;
 pub mod logging;

@@ -1,6 +1,11 @@
 //! Prometheus metrics in the text exposition format, for node_exporter's textfile
 //! collector and the optional `/metrics` endpoint. Every name starts with
 //! `milspec_`; counters end in `_total`.
+//!
+//! Rendered by hand on purpose: the `prometheus-client` crate only writes the
+//! OpenMetrics format (`# TYPE milspec_events counter` for
+//! `milspec_events_total`, a closing `# EOF`), which would change the TYPE
+//! lines, the content type and the textfile node_exporter reads.
 
 use crate::policy::ViolationKind;
 use std::collections::BTreeMap;

@@ -59,6 +59,15 @@ pub fn drop_all_but(keep: &CapsHashSet) -> Result<(), caps::errors::CapsError> {
     Ok(())
 }
 
+/// Empties the calling thread's effective, permitted and inheritable sets
+/// (Linux keeps capabilities per thread), for a thread that only talks to the
+/// network and must not be able to use what the rest of the daemon keeps.
+pub fn drop_all_in_this_thread() -> Result<(), caps::errors::CapsError> {
+    caps::clear(None, CapSet::Effective)?;
+    caps::clear(None, CapSet::Permitted)?;
+    caps::clear(None, CapSet::Inheritable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +84,23 @@ mod tests {
         assert_eq!(names(&needed(&p)), "CAP_SYS_ADMIN,CAP_SYS_MODULE");
         let p = Policy::parse("[actions]\nevents_lost = [\"lockdown\"]\n").unwrap();
         assert!(needed(&p).is_empty());
+    }
+
+    /// In another thread: it ends up with nothing, this thread keeps its sets.
+    #[test]
+    fn thread_drop_leaves_other_threads_alone() {
+        let before = caps::read(None, CapSet::Permitted).unwrap();
+        let after = std::thread::spawn(|| {
+            drop_all_in_this_thread().unwrap();
+            (
+                caps::read(None, CapSet::Effective).unwrap(),
+                caps::read(None, CapSet::Permitted).unwrap(),
+            )
+        })
+        .join()
+        .unwrap();
+        assert!(after.0.is_empty() && after.1.is_empty(), "{after:?}");
+        assert_eq!(caps::read(None, CapSet::Permitted).unwrap(), before);
     }
 
     /// In a child process (dropping is irreversible): after the drop only the kept

@@ -43,8 +43,14 @@ impl Lab {
     }
 
     fn spawn(&self, policy: &Path) -> Daemon {
+        self.spawn_with(policy, &[])
+    }
+
+    /// Like `spawn`, with extra environment (e.g. `WATCHDOG_USEC`).
+    fn spawn_with(&self, policy: &Path, env: &[(&str, &str)]) -> Daemon {
         Daemon(
             Command::new(env!("CARGO_BIN_EXE_milspecd"))
+                .envs(env.iter().copied())
                 .arg("--policy")
                 .arg(policy)
                 .arg("--runtime-dir")
@@ -65,10 +71,13 @@ impl Lab {
         let mut buf = [0u8; 4096];
         let mut seen = Vec::new();
         loop {
-            let n = self
-                .notify
-                .recv(&mut buf)
-                .unwrap_or_else(|e| panic!("no {want:?} from milspecd ({e}); saw {seen:?}"));
+            let n = match self.notify.recv(&mut buf) {
+                Ok(n) => n,
+                // A recv with a timeout is not restarted after a stop/continue of
+                // this process (signal(7)): not the daemon's fault, ask again.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("no {want:?} from milspecd ({e}); saw {seen:?}"),
+            };
             let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
             if msg.contains(want) {
                 return msg;
@@ -253,4 +262,200 @@ fn man_page_covers_every_option() {
         }
     }
     assert!(n >= 5, "parsed only {n} options from --help");
+}
+
+/// A port nobody listens on right now (the daemon binds it a moment later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One `GET` on the metrics endpoint; the whole answer.
+fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// The metrics endpoint is off the event loop: clients that connect and send
+/// nothing, or send a 1 MiB header, delay neither the watchdog nor a SIGHUP
+/// reload, a normal scrape is answered meanwhile, the huge header is refused
+/// and the silent clients are cut off by the server's timeout.
+#[test]
+fn slow_metrics_clients_do_not_stall_the_loop() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    const WATCHDOG_PERIOD: Duration = Duration::from_millis(200); // WATCHDOG_USEC / 2
+    const WINDOW: Duration = Duration::from_secs(3);
+    let lab = Lab::new();
+    let port = free_port();
+    let policy = lab.write_policy(&format!("listen_port = {port}\n"));
+    let mut daemon = lab.spawn_with(&policy, &[("WATCHDOG_USEC", "400000")]);
+    lab.expect("READY=1");
+    assert!(http_get(port, "/metrics")
+        .unwrap()
+        .starts_with("HTTP/1.1 200 OK"));
+
+    let start = Instant::now();
+    // A new silent client every 500 ms, each held open for the whole window.
+    let stop = Arc::new(AtomicBool::new(false));
+    let silent = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                held.push((
+                    TcpStream::connect(("127.0.0.1", port)).unwrap(),
+                    Instant::now(),
+                ));
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            held
+        })
+    };
+    // A request line followed by 1 MiB of header without an end.
+    let huge = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut req = b"GET /metrics HTTP/1.1\r\nX-Filler: ".to_vec();
+        req.resize(req.len() + (1 << 20), b'a');
+        let _ = s.write_all(&req); // the server may cut us off half way
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    // A normal scrape while the slow clients are connected.
+    let scrape = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        let t = Instant::now();
+        (http_get(port, "/metrics"), t.elapsed())
+    });
+
+    // Watch the notify socket for the window; send SIGHUP half way.
+    lab.notify
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut pings = Vec::new();
+    let mut hup_sent = None;
+    let (mut reloading_at, mut reloaded_at) = (None, None);
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < WINDOW {
+        if hup_sent.is_none() && start.elapsed() > Duration::from_millis(1500) {
+            signal(&daemon.0, nix::sys::signal::Signal::SIGHUP);
+            hup_sent = Some(Instant::now());
+        }
+        let Ok(n) = lab.notify.recv(&mut buf) else {
+            continue;
+        };
+        let msg = String::from_utf8_lossy(&buf[..n]);
+        let now = Instant::now();
+        if msg.contains("WATCHDOG=1") {
+            pings.push(now);
+        }
+        if msg.contains("RELOADING=1") {
+            reloading_at = Some(now);
+        } else if reloading_at.is_some() && msg.contains("READY=1") {
+            reloaded_at = Some(now);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    // Keep reading: a full datagram queue (10 messages) would block the
+    // daemon's next WATCHDOG=1 and with it the loop.
+    let drained = Arc::new(AtomicBool::new(false));
+    let drain = {
+        let (sock, drained) = (lab.notify.try_clone().unwrap(), drained.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !drained.load(Ordering::Relaxed) {
+                let _ = sock.recv(&mut buf);
+            }
+        })
+    };
+
+    let gaps: Vec<u128> = pings
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
+    eprintln!("watchdog gaps (ms): {gaps:?}");
+    let worst = gaps.iter().copied().max().unwrap_or(u128::MAX);
+    assert!(
+        pings.len() >= 10 && worst < 3 * WATCHDOG_PERIOD.as_millis(),
+        "{} pings in {WINDOW:?} (period {WATCHDOG_PERIOD:?}), worst gap {worst} ms",
+        pings.len()
+    );
+    let hup = hup_sent.unwrap();
+    let reload = reloaded_at.expect("no READY=1 after the SIGHUP") - hup;
+    eprintln!(
+        "SIGHUP answered: RELOADING=1 after {:?}, READY=1 after {reload:?}",
+        reloading_at.unwrap() - hup
+    );
+    assert!(
+        reload < Duration::from_millis(500),
+        "reload took {reload:?}"
+    );
+
+    let (scraped, took) = scrape.join().unwrap();
+    let scraped = scraped.unwrap();
+    eprintln!("scrape with slow clients connected took {took:?}");
+    assert!(scraped.starts_with("HTTP/1.1 200 OK"), "{scraped}");
+    assert!(scraped.contains("\nmilspec_module_loaded 0\n"), "{scraped}");
+    assert!(took < Duration::from_secs(1), "scrape took {took:?}");
+
+    let huge = huge.join().unwrap();
+    assert!(
+        !huge.contains("200 OK"),
+        "a 1 MiB header was served: {huge:.80}"
+    );
+    assert!(
+        huge.is_empty() || huge.starts_with("HTTP/1.1 431"),
+        "{huge:.200}"
+    );
+
+    // The server hangs up on silent clients itself (no answer, just EOF).
+    let held = silent.join().unwrap();
+    assert!(held.len() >= 5, "{} silent clients", held.len());
+    let (mut first, opened) = held.into_iter().next().unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let got = first.read(&mut buf);
+    eprintln!(
+        "silent client cut off after {:?}: {got:?}",
+        opened.elapsed()
+    );
+    assert!(matches!(got, Ok(0)), "{got:?}");
+    assert!(opened.elapsed() < Duration::from_secs(10));
+    // Every connection thread has ended: left are the loop and the accept thread.
+    let tasks = Path::new("/proc")
+        .join(daemon.0.id().to_string())
+        .join("task");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut threads = usize::MAX;
+    while Instant::now() < deadline {
+        threads = std::fs::read_dir(&tasks).unwrap().count();
+        if threads <= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(threads, 2, "connection threads left behind");
+    assert!(http_get(port, "/metrics")
+        .unwrap()
+        .starts_with("HTTP/1.1 200 OK"));
+
+    signal(&daemon.0, nix::sys::signal::Signal::SIGTERM);
+    assert!(wait_exit(&mut daemon.0).success());
+    drained.store(true, Ordering::Relaxed);
+    drain.join().unwrap();
 }
