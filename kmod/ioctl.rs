@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! ioctl commands of `/dev/milspec` (ABI in `abi/src/uapi.rs`, documented in
+//! ioctl commands of `/dev/milspec` (ABI in `abi/src/uapi/`, documented in
 //! `docs/abi.md`). Every user struct is read exactly once into a small fixed
 //! buffer and validated before use; arrays are moved through heap buffers, never
 //! through the stack. State changes need `CAP_SYS_ADMIN`, checked before any user

@@ -11,7 +11,7 @@
 //!   module and enforces a module-load allowlist) and an event log of level and
 //!   allowlist changes, module loads/unloads and refusals;
 //! * exposes `/proc/milspec/{status,tokens}` (see `docs/status.md`) and
-//!   `/dev/milspec` with the ioctls of `abi/src/uapi.rs` (see `docs/abi.md`).
+//!   `/dev/milspec` with the ioctls of `abi/src/uapi/` (see `docs/abi.md`).
 //!
 //! Hardware access is read-only DMI/SMBIOS. The C shim (`milspec_shim.c`) holds
 //! module parameters, struct layouts and inline helpers; all logic is here.
@@ -21,7 +21,7 @@ use kernel::prelude::*;
 // Shared with user space verbatim: items are `pub` for the user-space crates, and
 // the module does not use every one of them.
 #[allow(dead_code, unreachable_pub)]
-#[path = "../abi/src/uapi.rs"]
+#[path = "../abi/src/uapi/mod.rs"]
 mod abi;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../smbios/src/dell.rs"]

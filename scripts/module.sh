@@ -43,10 +43,11 @@ if [ -z "${KDIR:-}" ]; then
 		cp "$root"/tests/modules/Kbuild "$root"/tests/modules/*.rs "$src/"
 	elif [ "$variant" != default ]; then
 		src=$root/target/kmod/$variant
-		mkdir -p "$src/abi/src" "$src/smbios/src" "$src/kmod"
+		mkdir -p "$src/abi/src/uapi" "$src/smbios/src" "$src/kmod"
 		cp "$root/Kbuild" "$src/"
 		cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$src/kmod/"
-		cp "$root/abi/src/uapi.rs" "$src/abi/src/"
+		rm -f "$src/abi/src/uapi.rs" "$src"/abi/src/uapi/*.rs
+		cp "$root"/abi/src/uapi/*.rs "$src/abi/src/uapi/"
 		[ ! -f "$root/smbios/src/dell.rs" ] || cp "$root/smbios/src/dell.rs" "$src/smbios/src/"
 	fi
 fi
@@ -74,10 +75,11 @@ if [ $test_versions -eq 1 ]; then
 	for spec in 1.0.0: 1.0.1: 1.0.2:fail; do
 		ver=${spec%%:*}
 		dir=$root/target/test-versions/src-$variant-$ver
-		mkdir -p "$dir/abi/src" "$dir/smbios/src" "$dir/kmod"
+		mkdir -p "$dir/abi/src/uapi" "$dir/smbios/src" "$dir/kmod"
 		cp "$root/Kbuild" "$dir/"
 		cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$dir/kmod/"
-		cp "$root/abi/src/uapi.rs" "$dir/abi/src/"
+		rm -f "$dir/abi/src/uapi.rs" "$dir"/abi/src/uapi/*.rs
+		cp "$root"/abi/src/uapi/*.rs "$dir/abi/src/uapi/"
 		cp "$root/smbios/src/dell.rs" "$dir/smbios/src/"
 		if [ "${spec#*:}" = fail ]; then
 			MILSPEC_TEST_VERSION=$ver MILSPEC_TEST_FAIL_INIT=1 kbuild "$dir"
