@@ -18,9 +18,9 @@
 
 use kernel::prelude::*;
 
-// Shared with user space verbatim: items are `pub` for the user-space crates, and
-// the module does not use every one of them.
-#[allow(dead_code, unreachable_pub)]
+// Shared with user space verbatim: items are `pub` (and re-exported) for the
+// user-space crates, and the module does not use every one of them.
+#[allow(dead_code, unreachable_pub, unused_imports)]
 #[path = "../abi/src/uapi/mod.rs"]
 mod abi;
 #[allow(dead_code, unreachable_pub)]
