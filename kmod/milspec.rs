@@ -14,7 +14,8 @@
 //!   `/dev/milspec` with the ioctls of `abi/src/uapi/` (see `docs/abi.md`).
 //!
 //! Hardware access is read-only DMI/SMBIOS. The C shim (`milspec_shim.c`) holds
-//! module parameters, struct layouts and inline helpers; all logic is here.
+//! module parameters, struct layouts and inline helpers; all logic is here. Every C
+//! function the module calls is declared in `ffi.rs`, behind safe wrappers.
 
 use kernel::prelude::*;
 
@@ -28,15 +29,14 @@ mod abi;
 mod dell_smbios;
 
 mod allowlist;
-mod dmi;
 mod events;
+mod ffi;
 mod ioctl;
 mod lockdown;
 mod miscdev;
 mod modwatch;
 mod platform;
 mod procfs;
-mod shim;
 mod smbios;
 mod state;
 mod status;
@@ -69,7 +69,7 @@ impl kernel::Module for MilspecModule {
             );
             return Err(EIO);
         }
-        let level_param = shim::level_param();
+        let level_param = ffi::level_param();
         let Some(level) = level_param
             .to_str()
             .ok()
@@ -81,7 +81,7 @@ impl kernel::Module for MilspecModule {
             );
             return Err(EINVAL);
         };
-        let platform = platform::Platform::detect(shim::force_param())?;
+        let platform = platform::Platform::detect(ffi::force_param())?;
         let smbios = smbios::Scan::walk()?;
         let state = state::Published::new(state::State::new(platform, smbios, module)?)?;
         let modwatch = modwatch::Registration::new()?;

@@ -3,7 +3,7 @@
 //! Platform detection: fail closed unless vendor and product are on the list.
 
 use crate::abi::PlatformState;
-use crate::dmi::{self, Field};
+use crate::ffi::{dmi_system_info, DmiField};
 use crate::text::Printable;
 use core::ffi::CStr;
 use kernel::prelude::*;
@@ -36,9 +36,9 @@ impl Platform {
     /// Reads DMI and decides whether to bind. Returns `ENODEV` on an unsupported
     /// machine unless `force` is set.
     pub(crate) fn detect(force: bool) -> Result<Self> {
-        let vendor = dmi::system_info(Field::SysVendor);
-        let product = dmi::system_info(Field::ProductName);
-        let bios_version = dmi::system_info(Field::BiosVersion);
+        let vendor = dmi_system_info(DmiField::SysVendor);
+        let product = dmi_system_info(DmiField::ProductName);
+        let bios_version = dmi_system_info(DmiField::BiosVersion);
         let state = if is_supported(trimmed(vendor), trimmed(product)) {
             PlatformState::Supported
         } else if force {
