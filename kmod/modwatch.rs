@@ -52,11 +52,11 @@ pub(crate) unsafe extern "C" fn milspec_module_notify(
         _ => return NOTIFY_DONE,
     };
     // SAFETY: `data` is a valid `struct module` during the call (see above); its
-    // `name` is a fixed array, NUL-terminated by the loader.
-    let raw = unsafe { &(*data.cast::<bindings::module>()).name };
-    let bytes = raw.map(|c| c as u8);
-    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let name = bytes.get(..len).unwrap_or(&[]);
+    // `name` is a fixed array, NUL-terminated by the loader. The kernel builds with
+    // `-funsigned-char`, so `char` is `u8` in the bindings.
+    let raw: &[u8] = unsafe { &(*data.cast::<bindings::module>()).name };
+    let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    let name = raw.get(..len).unwrap_or(&[]);
     match state::with(|st| st.module_event(action, name)) {
         Some(Err(e)) => notifier_from_errno(e),
         _ => NOTIFY_DONE,

@@ -24,7 +24,22 @@ pub(crate) struct Platform {
 
 /// `s` without leading and trailing ASCII whitespace (firmware pads strings).
 fn trimmed(s: Option<&CStr>) -> &[u8] {
-    s.map(|s| s.to_bytes().trim_ascii()).unwrap_or(&[])
+    // Not `<[u8]>::trim_ascii`: the kernel's clippy holds code to its minimum rustc
+    // (1.78), and that arrived in 1.80.
+    let mut b = s.map(CStr::to_bytes).unwrap_or(&[]);
+    while let [first, rest @ ..] = b {
+        if !first.is_ascii_whitespace() {
+            break;
+        }
+        b = rest;
+    }
+    while let [rest @ .., last] = b {
+        if !last.is_ascii_whitespace() {
+            break;
+        }
+        b = rest;
+    }
+    b
 }
 
 /// True if `vendor` and `product` name a supported machine.

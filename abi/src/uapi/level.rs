@@ -55,7 +55,9 @@ impl SecurityLevel {
 
     /// Parses a name (`paranoid`) or a number (`3`).
     pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim_ascii();
+        // Not `str::trim_ascii`: the kernel's clippy holds code to its minimum rustc
+        // (1.78), and that arrived in 1.80. The same characters are trimmed.
+        let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
         SecurityLevel::ALL
             .iter()
             .copied()

@@ -75,7 +75,7 @@ macro_rules! wire_struct {
             }
 
             /// Wire representation.
-            pub fn to_bytes(&self) -> [u8; $size] {
+            pub fn to_bytes(self) -> [u8; $size] {
                 let mut out = [0u8; $size];
                 let mut w = Writer::new(&mut out);
                 $( Wire::put(&self.$field, &mut w); )*
