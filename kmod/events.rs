@@ -4,9 +4,10 @@
 //! numbers. When it is full, the oldest event is overwritten and counted in
 //! `lost`; readers see the gap in the sequence numbers.
 
-use crate::abi::{Event, EventKind, EVENT_RING_CAPACITY, NAME_LEN};
-use crate::shim;
+use crate::abi::{Event, EventKind, EVENT_RING_CAPACITY, EVENT_SIZE, NAME_LEN};
+use crate::ffi;
 use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
 
 const CAP: u64 = EVENT_RING_CAPACITY as u64;
 
@@ -75,11 +76,70 @@ impl EventRing {
         }
         self.slots.get((seq % CAP) as usize)
     }
+
+    /// Appends events from `from_seq` on (or from the oldest one still held), oldest
+    /// first, until `batch` is full or none is left. Records where it stopped.
+    pub(crate) fn copy_out(&self, from_seq: u64, batch: &mut Batch) -> Result {
+        let mut seq = from_seq.max(self.oldest_seq());
+        while seq < self.next_seq && batch.count() < batch.max {
+            if let Some(ev) = self.get(seq) {
+                batch.bytes.extend_from_slice(&ev.to_bytes(), GFP_KERNEL)?;
+            }
+            seq += 1;
+        }
+        batch.next_seq = seq;
+        batch.oldest_seq = self.oldest_seq();
+        Ok(())
+    }
+}
+
+/// Events copied out of the ring, as whole `abi::Event`s, for `read()` and
+/// GET_EVENTS. They are copied under the state lock into this heap buffer, then to
+/// user space without the lock (a page fault must not happen while holding it).
+pub(crate) struct Batch {
+    bytes: KVec<u8>,
+    /// Most events this batch takes.
+    max: usize,
+    /// Sequence number after the last event copied (where to go on from).
+    pub(crate) next_seq: u64,
+    /// Oldest sequence number the ring held when copying.
+    pub(crate) oldest_seq: u64,
+}
+
+impl Batch {
+    /// An empty batch with room for `max` events (allocated now, not while
+    /// copying under the lock).
+    pub(crate) fn with_capacity(max: usize) -> Result<Self> {
+        Ok(Batch {
+            bytes: KVec::with_capacity(max * EVENT_SIZE, GFP_KERNEL)?,
+            max,
+            next_seq: 0,
+            oldest_seq: 0,
+        })
+    }
+
+    /// Events in the batch.
+    pub(crate) fn count(&self) -> usize {
+        self.bytes.len() / EVENT_SIZE
+    }
+
+    /// Size of the batch in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Writes the events to the user buffer at `addr` (`EFAULT` if it is not
+    /// writable for the batch's length).
+    pub(crate) fn copy_to_user(&self, addr: usize) -> Result {
+        UserSlice::new(addr, self.bytes.len())
+            .writer()
+            .write_slice(&self.bytes)
+    }
 }
 
 /// A new event of `kind` caused by the current task, stamped with CLOCK_MONOTONIC.
 pub(crate) fn new_event(kind: EventKind, arg0: u32, arg1: u32, name: &[u8]) -> Event {
-    let (uid, pid) = shim::caller();
+    let (uid, pid) = ffi::caller();
     let mut ev = Event::zeroed();
     ev.timestamp_ns = kernel::time::Ktime::ktime_get().to_ns() as u64;
     ev.kind = kind as u32;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! ioctl commands of `/dev/milspec` (ABI in `abi/src/uapi.rs`, documented in
+//! ioctl commands of `/dev/milspec` (ABI in `abi/src/uapi/`, documented in
 //! `docs/abi.md`). Every user struct is read exactly once into a small fixed
 //! buffer and validated before use; arrays are moved through heap buffers, never
 //! through the stack. State changes need `CAP_SYS_ADMIN`, checked before any user
@@ -8,14 +8,14 @@
 
 use crate::abi::{
     self, status_flags, validate_module_name, AllowlistRequest, EventsRequest, Info, LevelRequest,
-    Status, TokenEntry, TokensRequest, EVENTS_FLAG_GAP, EVENT_RING_CAPACITY, EVENT_SIZE, INFO_SIZE,
-    NAME_LEN, STATUS_SIZE, TOKEN_ENTRY_SIZE,
+    Status, TokenEntry, TokensRequest, EVENTS_FLAG_GAP, EVENT_RING_CAPACITY, INFO_SIZE, NAME_LEN,
+    STATUS_SIZE, TOKEN_ENTRY_SIZE,
 };
 use crate::allowlist::Entry;
+use crate::ffi;
 use crate::lockdown;
 use crate::state::{self, abi_errno, State};
 use crate::version::MODULE_VERSION;
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
@@ -47,8 +47,7 @@ pub(crate) fn dispatch(cmd: u32, arg: usize) -> Result {
 /// Runs `f` if the caller has `CAP_SYS_ADMIN`; otherwise records the refusal and
 /// fails with `EPERM`.
 fn privileged(st: &State, cmd: u32, f: impl FnOnce() -> Result) -> Result {
-    // SAFETY: `capable` checks the current task's credentials; no preconditions.
-    if unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) } {
+    if ffi::capable_sys_admin() {
         f()
     } else {
         st.ioctl_denied(cmd);
@@ -95,7 +94,7 @@ fn get_status(st: &State, arg: usize) -> Result {
         if inner.pinned {
             flags |= status_flags::MODULE_PINNED;
         }
-        if inner.locked && !inner.allowlist.is_empty() {
+        if inner.allowlist_enforcing() {
             flags |= status_flags::ALLOWLIST_ENFORCING;
         }
         out.flags = flags;
@@ -129,29 +128,17 @@ fn get_events(st: &State, arg: usize) -> Result {
     let mut req = EventsRequest::from_bytes(&read_arg(arg)?);
     req.validate().map_err(abi_errno)?;
     let want = (req.capacity as usize).min(EVENT_RING_CAPACITY);
-    let mut out = KVec::with_capacity(want * EVENT_SIZE, GFP_KERNEL)?;
-    {
-        let inner = st.inner.lock();
-        let oldest = inner.events.oldest_seq();
-        let mut seq = req.from_seq.max(oldest);
-        if req.from_seq < oldest && req.from_seq < inner.events.next_seq() {
-            req.flags |= EVENTS_FLAG_GAP;
-        }
-        while seq < inner.events.next_seq() && out.len() < want * EVENT_SIZE {
-            if let Some(ev) = inner.events.get(seq) {
-                out.extend_from_slice(&ev.to_bytes(), GFP_KERNEL)?;
-            }
-            seq += 1;
-        }
-        req.next_seq = seq.max(req.from_seq);
-        req.oldest_seq = oldest;
+    let batch = st.events_from(req.from_seq, want)?;
+    // `oldest_seq <= next_seq` always, so this is also "and from_seq < next_seq".
+    if req.from_seq < batch.oldest_seq {
+        req.flags |= EVENTS_FLAG_GAP;
     }
-    req.count = (out.len() / EVENT_SIZE) as u32;
+    req.next_seq = batch.next_seq.max(req.from_seq);
+    req.oldest_seq = batch.oldest_seq;
+    req.count = batch.count() as u32;
     // The array first: if it is not writable, the caller sees EFAULT and the
     // request struct keeps its inputs.
-    UserSlice::new(req.events_ptr as usize, out.len())
-        .writer()
-        .write_slice(&out)?;
+    batch.copy_to_user(req.events_ptr as usize)?;
     write_arg(arg, &req.to_bytes())
 }
 

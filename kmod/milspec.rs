@@ -11,32 +11,32 @@
 //!   module and enforces a module-load allowlist) and an event log of level and
 //!   allowlist changes, module loads/unloads and refusals;
 //! * exposes `/proc/milspec/{status,tokens}` (see `docs/status.md`) and
-//!   `/dev/milspec` with the ioctls of `abi/src/uapi.rs` (see `docs/abi.md`).
+//!   `/dev/milspec` with the ioctls of `abi/src/uapi/` (see `docs/abi.md`).
 //!
 //! Hardware access is read-only DMI/SMBIOS. The C shim (`milspec_shim.c`) holds
-//! module parameters, struct layouts and inline helpers; all logic is here.
+//! module parameters, struct layouts and inline helpers; all logic is here. Every C
+//! function the module calls is declared in `ffi.rs`, behind safe wrappers.
 
 use kernel::prelude::*;
 
-// Shared with user space verbatim: items are `pub` for the user-space crates, and
-// the module does not use every one of them.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../abi/src/uapi.rs"]
+// Shared with user space verbatim: items are `pub` (and re-exported) for the
+// user-space crates, and the module does not use every one of them.
+#[allow(dead_code, unreachable_pub, unused_imports)]
+#[path = "../abi/src/uapi/mod.rs"]
 mod abi;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../smbios/src/dell.rs"]
 mod dell_smbios;
 
 mod allowlist;
-mod dmi;
 mod events;
+mod ffi;
 mod ioctl;
 mod lockdown;
 mod miscdev;
 mod modwatch;
 mod platform;
 mod procfs;
-mod shim;
 mod smbios;
 mod state;
 mod status;
@@ -69,7 +69,7 @@ impl kernel::Module for MilspecModule {
             );
             return Err(EIO);
         }
-        let level_param = shim::level_param();
+        let level_param = ffi::level_param();
         let Some(level) = level_param
             .to_str()
             .ok()
@@ -81,7 +81,7 @@ impl kernel::Module for MilspecModule {
             );
             return Err(EINVAL);
         };
-        let platform = platform::Platform::detect(shim::force_param())?;
+        let platform = platform::Platform::detect(ffi::force_param())?;
         let smbios = smbios::Scan::walk()?;
         let state = state::Published::new(state::State::new(platform, smbios, module)?)?;
         let modwatch = modwatch::Registration::new()?;

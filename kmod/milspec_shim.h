@@ -8,7 +8,7 @@
 #include <linux/poll.h>
 #include <linux/types.h>
 
-/* C -> Rust (miscdev.rs, modwatch.rs, events.rs) */
+/* C -> Rust (defined in miscdev.rs and modwatch.rs) */
 int milspec_open(struct inode *inode, struct file *file);
 int milspec_release(struct inode *inode, struct file *file);
 long milspec_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
@@ -17,7 +17,7 @@ __poll_t milspec_poll_mask(struct file *file);
 bool milspec_events_after(u64 seq);
 int milspec_module_notify(struct notifier_block *nb, unsigned long action, void *data);
 
-/* Rust -> C */
+/* Rust -> C (declared once, with safe wrappers, in ffi.rs) */
 bool milspec_shim_force(void);
 const char *milspec_shim_level(void);
 int milspec_shim_misc_register(void);

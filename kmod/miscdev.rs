@@ -5,38 +5,26 @@
 //! callbacks land here. Each open file has a read cursor for `read()`/`poll()`.
 
 use crate::abi::{EVENT_RING_CAPACITY, EVENT_SIZE};
-use crate::{ioctl, shim, state};
+use crate::{ffi, ioctl, state};
 use core::ffi::{c_int, c_long, c_uint, c_ulong};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
-use kernel::uaccess::UserSlice;
 
 const EPOLLIN: c_uint = 0x0001;
 const EPOLLRDNORM: c_uint = 0x0040;
 
-extern "C" {
-    fn milspec_shim_misc_register() -> c_int;
-    fn milspec_shim_misc_deregister();
-}
-
 /// The registered misc device; deregistered on drop.
-pub(crate) struct Registration(());
+pub(crate) struct Registration {
+    _device: ffi::MiscDevice,
+}
 
 impl Registration {
     /// Registers `/dev/milspec` (dynamic minor, mode 0444).
     pub(crate) fn new() -> Result<Self> {
-        // SAFETY: registers the shim's static miscdevice once; `Registration` is
-        // created at most once per module instance and deregisters it on drop.
-        kernel::error::to_result(unsafe { milspec_shim_misc_register() })?;
-        Ok(Registration(()))
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        // SAFETY: the device was registered in `new`.
-        unsafe { milspec_shim_misc_deregister() };
+        Ok(Registration {
+            _device: ffi::MiscDevice::register()?,
+        })
     }
 }
 
@@ -155,29 +143,15 @@ fn read_events(of: &OpenFile, buf: usize, count: usize, nonblock: bool) -> Resul
         if nonblock {
             return Err(EAGAIN);
         }
-        shim::wait_events_after(cursor)?;
+        ffi::wait_events_after(cursor)?;
     }
-    // Copy out of the ring under the lock into a heap buffer, then to user space
-    // without the lock (a page fault must not happen while holding it).
-    let mut out = KVec::with_capacity(want * EVENT_SIZE, GFP_KERNEL)?;
     let cursor = of.cursor.load(Ordering::Acquire);
-    let next = state::with(|st| -> Result<u64> {
-        let inner = st.inner.lock();
-        let mut seq = cursor.max(inner.events.oldest_seq());
-        while seq < inner.events.next_seq() && out.len() < want * EVENT_SIZE {
-            if let Some(ev) = inner.events.get(seq) {
-                out.extend_from_slice(&ev.to_bytes(), GFP_KERNEL)?;
-            }
-            seq += 1;
-        }
-        Ok(seq)
-    })
-    .ok_or(ENODEV)??;
-    UserSlice::new(buf, out.len()).writer().write_slice(&out)?;
+    let batch = state::with(|st| st.events_from(cursor, want)).ok_or(ENODEV)??;
+    batch.copy_to_user(buf)?;
     // Concurrent readers of one file may both deliver an event; the cursor only
     // moves forward.
-    of.cursor.fetch_max(next, Ordering::AcqRel);
-    Ok(out.len())
+    of.cursor.fetch_max(batch.next_seq, Ordering::AcqRel);
+    Ok(batch.len())
 }
 
 /// Readiness for `poll()`: readable when an event after the cursor exists.

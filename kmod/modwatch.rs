@@ -4,15 +4,11 @@
 //! `notifier_block` lives in the C shim; the callback and its rules are here (the
 //! rules themselves in `State::module_event`).
 
+use crate::ffi;
 use crate::state::{self, ModuleAction};
 use core::ffi::{c_int, c_ulong, c_void};
 use kernel::bindings;
 use kernel::prelude::*;
-
-extern "C" {
-    fn milspec_shim_module_notifier_register() -> c_int;
-    fn milspec_shim_module_notifier_unregister();
-}
 
 const NOTIFY_DONE: c_int = bindings::NOTIFY_DONE as c_int;
 const NOTIFY_STOP_MASK: c_int = bindings::NOTIFY_STOP_MASK as c_int;
@@ -24,21 +20,16 @@ fn notifier_from_errno(err: Error) -> c_int {
 }
 
 /// The registered module notifier; unregistered on drop.
-pub(crate) struct Registration(());
-
-impl Registration {
-    pub(crate) fn new() -> Result<Self> {
-        // SAFETY: registers the shim's static notifier block once; unregistered in
-        // `drop`.
-        kernel::error::to_result(unsafe { milspec_shim_module_notifier_register() })?;
-        Ok(Registration(()))
-    }
+pub(crate) struct Registration {
+    _notifier: ffi::ModuleNotifier,
 }
 
-impl Drop for Registration {
-    fn drop(&mut self) {
-        // SAFETY: registered in `new`; unregistering waits for running callbacks.
-        unsafe { milspec_shim_module_notifier_unregister() };
+impl Registration {
+    /// Registers the notifier; from now on every module load and unload is seen.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Registration {
+            _notifier: ffi::ModuleNotifier::register()?,
+        })
     }
 }
 
@@ -61,11 +52,11 @@ pub(crate) unsafe extern "C" fn milspec_module_notify(
         _ => return NOTIFY_DONE,
     };
     // SAFETY: `data` is a valid `struct module` during the call (see above); its
-    // `name` is a fixed array, NUL-terminated by the loader.
-    let raw = unsafe { &(*data.cast::<bindings::module>()).name };
-    let bytes = raw.map(|c| c as u8);
-    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let name = bytes.get(..len).unwrap_or(&[]);
+    // `name` is a fixed array, NUL-terminated by the loader. The kernel builds with
+    // `-funsigned-char`, so `char` is `u8` in the bindings.
+    let raw: &[u8] = unsafe { &(*data.cast::<bindings::module>()).name };
+    let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    let name = raw.get(..len).unwrap_or(&[]);
     match state::with(|st| st.module_event(action, name)) {
         Some(Err(e)) => notifier_from_errno(e),
         _ => NOTIFY_DONE,

@@ -3,7 +3,7 @@
 //! Platform detection: fail closed unless vendor and product are on the list.
 
 use crate::abi::PlatformState;
-use crate::dmi::{self, Field};
+use crate::ffi::{dmi_system_info, DmiField};
 use crate::text::Printable;
 use core::ffi::CStr;
 use kernel::prelude::*;
@@ -24,7 +24,22 @@ pub(crate) struct Platform {
 
 /// `s` without leading and trailing ASCII whitespace (firmware pads strings).
 fn trimmed(s: Option<&CStr>) -> &[u8] {
-    s.map(|s| s.to_bytes().trim_ascii()).unwrap_or(&[])
+    // Not `<[u8]>::trim_ascii`: the kernel's clippy holds code to its minimum rustc
+    // (1.78), and that arrived in 1.80.
+    let mut b = s.map(CStr::to_bytes).unwrap_or(&[]);
+    while let [first, rest @ ..] = b {
+        if !first.is_ascii_whitespace() {
+            break;
+        }
+        b = rest;
+    }
+    while let [rest @ .., last] = b {
+        if !last.is_ascii_whitespace() {
+            break;
+        }
+        b = rest;
+    }
+    b
 }
 
 /// True if `vendor` and `product` name a supported machine.
@@ -36,9 +51,9 @@ impl Platform {
     /// Reads DMI and decides whether to bind. Returns `ENODEV` on an unsupported
     /// machine unless `force` is set.
     pub(crate) fn detect(force: bool) -> Result<Self> {
-        let vendor = dmi::system_info(Field::SysVendor);
-        let product = dmi::system_info(Field::ProductName);
-        let bios_version = dmi::system_info(Field::BiosVersion);
+        let vendor = dmi_system_info(DmiField::SysVendor);
+        let product = dmi_system_info(DmiField::ProductName);
+        let bios_version = dmi_system_info(DmiField::BiosVersion);
         let state = if is_supported(trimmed(vendor), trimmed(product)) {
             PlatformState::Supported
         } else if force {

@@ -9,25 +9,8 @@ use crate::dell_smbios::{
     parse_calling_interface, parse_misc_bios_flags, TableError, Token, TYPE_CALLING_INTERFACE,
     TYPE_MISC_BIOS_FLAGS,
 };
-use core::ffi::{c_int, c_void};
+use crate::ffi;
 use kernel::prelude::*;
-
-/// The SMBIOS structure header, as `struct dmi_header` (fixed by the SMBIOS spec,
-/// `__packed` in C: structures follow each other at any byte offset).
-#[repr(C, packed)]
-struct DmiHeader {
-    ty: u8,
-    length: u8,
-    handle: u16,
-}
-
-type DecodeFn = unsafe extern "C" fn(*const DmiHeader, *mut c_void);
-
-extern "C" {
-    // `dmi.h` is not in 6.12's Rust bindings; this matches
-    // `int dmi_walk(void (*decode)(const struct dmi_header *, void *), void *private_data)`.
-    fn dmi_walk(decode: Option<DecodeFn>, private_data: *mut c_void) -> c_int;
-}
 
 /// What the walk found.
 pub(crate) struct Scan {
@@ -83,10 +66,7 @@ impl Scan {
             acpi_wmi: None,
             alloc_failed: false,
         };
-        // The return value only says whether a table exists (-ENXIO if not).
-        // SAFETY: `decode` matches the callback prototype; `scan` outlives the
-        // synchronous walk and is only accessed through this pointer meanwhile.
-        unsafe { dmi_walk(Some(decode), (&mut scan as *mut Scan).cast()) };
+        ffi::dmi_walk_structures(|structure| scan.feed(structure));
         if scan.alloc_failed {
             return Err(ENOMEM);
         }
@@ -95,22 +75,4 @@ impl Scan {
         }
         Ok(scan)
     }
-}
-
-/// `dmi_walk` callback: one structure.
-///
-/// # Safety
-///
-/// Called by `dmi_walk` with a header whose formatted area (`length` bytes) lies
-/// inside the SMBIOS table (checked by `dmi_decode_table` before each call), and
-/// with `private` pointing to the `Scan` passed to `dmi_walk`.
-unsafe extern "C" fn decode(dh: *const DmiHeader, private: *mut c_void) {
-    // SAFETY: `dh` is valid for reads of the header (see the function's contract).
-    let length = usize::from(unsafe { (*dh).length });
-    // SAFETY: the formatted area of `length` bytes lies inside the table, which is
-    // mapped for the duration of the walk; we only read it.
-    let bytes = unsafe { core::slice::from_raw_parts(dh.cast::<u8>(), length) };
-    // SAFETY: `private` is the `&mut Scan` given to `dmi_walk`, not aliased.
-    let scan = unsafe { &mut *private.cast::<Scan>() };
-    scan.feed(bytes);
 }

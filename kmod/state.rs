@@ -11,9 +11,9 @@
 
 use crate::abi::{self, decide_level, AbiError, EventKind, SecurityLevel};
 use crate::allowlist::{Allowlist, Entry};
-use crate::events::{new_event, EventRing};
+use crate::events::{new_event, Batch, EventRing};
+use crate::ffi;
 use crate::platform::Platform;
-use crate::shim;
 use crate::smbios::Scan;
 use crate::text::Printable;
 use core::ptr;
@@ -28,6 +28,15 @@ pub(crate) struct Inner {
     pub(crate) pinned: bool,
     pub(crate) allowlist: Allowlist,
     pub(crate) events: EventRing,
+}
+
+impl Inner {
+    /// Whether module loads are checked against the allowlist: it is set
+    /// (non-empty) and the level is locked (`paranoid` and up). The one place this
+    /// rule is written; the notifier, GET_STATUS and the status file all ask here.
+    pub(crate) fn allowlist_enforcing(&self) -> bool {
+        self.locked && !self.allowlist.is_empty()
+    }
 }
 
 /// The module's state.
@@ -73,7 +82,16 @@ impl State {
         inner.events.push(ev);
         self.next_seq
             .store(inner.events.next_seq(), Ordering::Release);
-        shim::wake_readers();
+        ffi::wake_readers();
+    }
+
+    /// Up to `max` events from `from_seq` on (or from the oldest one still held),
+    /// copied out of the ring under the lock, for user space.
+    pub(crate) fn events_from(&self, from_seq: u64, max: usize) -> Result<Batch> {
+        // Allocated before the lock is taken; filling it does not allocate.
+        let mut batch = Batch::with_capacity(max)?;
+        self.inner.lock().events.copy_out(from_seq, &mut batch)?;
+        Ok(batch)
     }
 
     /// Sequence number the next event will get, without taking the lock.
@@ -101,8 +119,7 @@ impl State {
             inner.locked = true;
         }
         if inner.locked && !inner.pinned {
-            // SAFETY: `as_ptr` is this module, which is live while its code runs.
-            if unsafe { kernel::bindings::try_module_get(self.module.as_ptr()) } {
+            if ffi::pin_module(self.module) {
                 inner.pinned = true;
                 pr_info!(
                     "security level {} is locked until reboot; module pinned: unloading is refused (EBUSY/EWOULDBLOCK)\n",
@@ -110,7 +127,7 @@ impl State {
                 );
             }
         }
-        let (uid, pid) = shim::caller();
+        let (uid, pid) = ffi::caller();
         pr_info!(
             "security level {} -> {} (uid {}, pid {})\n",
             change.from.as_str(),
@@ -179,8 +196,7 @@ impl State {
         let mut inner = self.inner.lock();
         match action {
             ModuleAction::Coming => {
-                let enforcing = inner.locked && !inner.allowlist.is_empty();
-                if enforcing && !inner.allowlist.contains(name) {
+                if inner.allowlist_enforcing() && !inner.allowlist.contains(name) {
                     pr_warn!(
                         "refused to load module '{}': not on the allowlist (level {})\n",
                         Printable(name),

@@ -31,13 +31,14 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
     let p = &st.platform;
     // Copy what we need and drop the lock before formatting (and before asking
     // about lockdown, which may log).
-    let (level, locked, pinned, allow_len, total, lost) = {
+    let (level, locked, pinned, allow_len, enforcing, total, lost) = {
         let inner = st.inner.lock();
         (
             inner.level,
             inner.locked,
             inner.pinned,
             inner.allowlist.len(),
+            inner.allowlist_enforcing(),
             inner.events.total(),
             inner.events.lost(),
         )
@@ -89,20 +90,22 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
         None => "absent",
     };
     writeln!(w, "{}: {}", keys::SMBIOS_ACPI_WMI, wmi)?;
-    match (allow_len, locked) {
-        (0, _) => writeln!(w, "{}: off", keys::MODULE_LOAD_ALLOWLIST)?,
-        (n, true) => writeln!(
+    if allow_len == 0 {
+        writeln!(w, "{}: off", keys::MODULE_LOAD_ALLOWLIST)?;
+    } else if enforcing {
+        writeln!(
             w,
             "{}: enforcing, {} entries",
             keys::MODULE_LOAD_ALLOWLIST,
-            n
-        )?,
-        (n, false) => writeln!(
+            allow_len
+        )?;
+    } else {
+        writeln!(
             w,
             "{}: set, {} entries (enforced from paranoid)",
             keys::MODULE_LOAD_ALLOWLIST,
-            n
-        )?,
+            allow_len
+        )?;
     }
     writeln!(w, "{}: {}", keys::KERNEL_LOCKDOWN, lockdown.as_str())?;
     writeln!(

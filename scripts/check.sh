@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make check: every test. Formatting, clippy, host unit tests, the module build
-# (warnings are errors), the Debian packages (lintian, contents) with make
+# (warnings are errors, kernel clippy lints with CLIPPY=1), the Debian packages (lintian, contents) with make
 # install/uninstall, the VM suites and the DKMS test. Prints TAP-style lines per
 # step and ends with "N passed, N failed" counting host, VM and DKMS tests together.
 set -uo pipefail
@@ -76,8 +76,8 @@ failed=$((failed + host_fail))
 echo "# kernels and module (cold kernel builds take ~5 + ~8 min, then they are cached)"
 step "reference kernel, gcc + lockdep/KFENCE (scripts/kernel.sh)" scripts/kernel.sh || summary
 step "reference kernel, clang + KASAN (scripts/kernel.sh --variant kasan)" scripts/kernel.sh --variant kasan || summary
-step "dell_milspec.ko builds with warnings as errors (gcc kernel)" scripts/module.sh || summary
-step "dell_milspec.ko builds with warnings as errors (clang/KASAN kernel)" scripts/module.sh --variant kasan || summary
+step "dell_milspec.ko builds with CLIPPY=1, warnings as errors (gcc kernel)" scripts/module.sh || summary
+step "dell_milspec.ko builds with CLIPPY=1, warnings as errors (clang/KASAN kernel)" scripts/module.sh --variant kasan || summary
 step "static guest binaries build" scripts/guest-bins.sh || summary
 
 echo "# milspecctl on the lab's real modules (host, unprivileged)"

@@ -29,6 +29,9 @@ apt_pkgs=(
 	"libstd-rust-web-dev=$RUSTC_WEB_VERSION"
 	"libstd-rust-web-${RUSTC_WEB_SERIES}=$RUSTC_WEB_VERSION"
 	"rust-web-src=$RUSTC_WEB_VERSION"
+	# clippy-driver of the same rustc: the module build runs with the kernel's CLIPPY=1,
+	# and a clippy of any other rustc cannot read the kernel's .rmeta files.
+	"rust-web-clippy=$RUSTC_WEB_VERSION"
 	libclang-dev clang-14 llvm-14 lld-14
 	qemu-system-x86 busybox-static cpio
 	build-essential bc bison flex libelf-dev libssl-dev dwarves
@@ -73,7 +76,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 		fi
 	fi
 	# Keep apt-get upgrade from moving rustc away from the kernel's rustc.
-	$SUDO apt-mark hold rustc-web libstd-rust-web-dev "libstd-rust-web-${RUSTC_WEB_SERIES}" rust-web-src >/dev/null
+	$SUDO apt-mark hold rustc-web libstd-rust-web-dev "libstd-rust-web-${RUSTC_WEB_SERIES}" rust-web-src \
+		rust-web-clippy >/dev/null
 else
 	info "Debian packages: all present"
 fi
@@ -92,6 +96,10 @@ fi
 # Kernel Rust needs /usr/bin/rustc from rustc-web, which must report the pinned version.
 if ! /usr/bin/rustc --version | grep -q "^rustc ${RUSTC_WEB_SERIES}"; then
 	log "/usr/bin/rustc is $(/usr/bin/rustc --version), expected ${RUSTC_WEB_SERIES}"
+	exit 1
+fi
+if ! /usr/bin/clippy-driver --rustc --version | grep -q "^rustc ${RUSTC_WEB_SERIES}"; then
+	log "/usr/bin/clippy-driver is not built on rustc ${RUSTC_WEB_SERIES} (rust-web-clippy)"
 	exit 1
 fi
 info "ok"

@@ -14,8 +14,8 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$root/dkms.conf")
 [ -n "$version" ] || { echo "dkms-source: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
 dest=${1:-/usr/src/milspec-$version}
 
-files=(dkms.conf Makefile Kbuild scripts/dkms-make.sh abi/src/uapi.rs smbios/src/dell.rs)
-for f in "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h; do
+files=(dkms.conf Makefile Kbuild scripts/dkms-make.sh smbios/src/dell.rs)
+for f in "$root"/abi/src/uapi/*.rs "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h; do
 	files+=("${f#"$root"/}")
 done
 

@@ -83,7 +83,7 @@ if [ "$part" != dkms ]; then
 fi
 if [ "$part" != tools ]; then
 	# What a DKMS build needs (scripts/dkms-source.sh owns that list: Makefile for
-	# `make dkms-build`, Kbuild, kmod/, abi/src/uapi.rs and smbios/src/dell.rs in
+	# `make dkms-build`, Kbuild, kmod/, abi/src/uapi/ and smbios/src/dell.rs in
 	# their relative #[path] layout, scripts/dkms-make.sh), plus the C header.
 	mapfile -t dkms_files < <(scripts/dkms-source.sh --list)
 	dkms_files+=(include/uapi/linux/dell_milspec.h)

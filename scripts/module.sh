@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Builds dell_milspec.ko and prints its path. Warnings are errors (C -Werror, Rust
-# -Dwarnings).
+# -Dwarnings), and the Rust is compiled through clippy with the kernel's own lints
+# (`make CLIPPY=1`: `undocumented_unsafe_blocks`, `clippy::all`, ...), so a clippy
+# finding fails the build too. That needs the clippy-driver of the kernel's rustc:
+# Debian's rust-web-clippy, pinned with rustc-web by scripts/deps.sh.
 #
 # Usage: scripts/module.sh [--variant default|kasan] [--test-modules | --test-versions]
+#                          [--no-clippy]
+#
+# --no-clippy compiles with rustc alone (for a tree whose rustc has no matching
+# clippy-driver); `make check` always builds with clippy.
 #
 # --test-modules builds the allowlist test modules of tests/modules instead (in
 # target/test-modules/<variant>/) and prints that directory.
@@ -24,11 +31,13 @@ root=$(cd "$here/.." && pwd)
 variant=default
 test_modules=0
 test_versions=0
+clippy=(CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver)
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--variant) variant=$2; shift 2 ;;
 	--test-modules) test_modules=1; shift ;;
 	--test-versions) test_versions=1; shift ;;
+	--no-clippy) clippy=(); shift ;;
 	*) echo "module.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
@@ -43,10 +52,11 @@ if [ -z "${KDIR:-}" ]; then
 		cp "$root"/tests/modules/Kbuild "$root"/tests/modules/*.rs "$src/"
 	elif [ "$variant" != default ]; then
 		src=$root/target/kmod/$variant
-		mkdir -p "$src/abi/src" "$src/smbios/src" "$src/kmod"
+		mkdir -p "$src/abi/src/uapi" "$src/smbios/src" "$src/kmod"
 		cp "$root/Kbuild" "$src/"
 		cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$src/kmod/"
-		cp "$root/abi/src/uapi.rs" "$src/abi/src/"
+		rm -f "$src/abi/src/uapi.rs" "$src"/abi/src/uapi/*.rs
+		cp "$root"/abi/src/uapi/*.rs "$src/abi/src/uapi/"
 		[ ! -f "$root/smbios/src/dell.rs" ] || cp "$root/smbios/src/dell.rs" "$src/smbios/src/"
 	fi
 fi
@@ -65,7 +75,7 @@ if [ -s "$KDIR/.milspec-make-args" ]; then
 fi
 kbuild() {
 	make -s -C "$KDIR" M="$1" "${extra[@]}" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
-		BINDGEN="$BINDGEN" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
+		BINDGEN="$BINDGEN" "${clippy[@]}" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
 }
 
 if [ $test_versions -eq 1 ]; then
@@ -74,10 +84,11 @@ if [ $test_versions -eq 1 ]; then
 	for spec in 1.0.0: 1.0.1: 1.0.2:fail; do
 		ver=${spec%%:*}
 		dir=$root/target/test-versions/src-$variant-$ver
-		mkdir -p "$dir/abi/src" "$dir/smbios/src" "$dir/kmod"
+		mkdir -p "$dir/abi/src/uapi" "$dir/smbios/src" "$dir/kmod"
 		cp "$root/Kbuild" "$dir/"
 		cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$dir/kmod/"
-		cp "$root/abi/src/uapi.rs" "$dir/abi/src/"
+		rm -f "$dir/abi/src/uapi.rs" "$dir"/abi/src/uapi/*.rs
+		cp "$root"/abi/src/uapi/*.rs "$dir/abi/src/uapi/"
 		cp "$root/smbios/src/dell.rs" "$dir/smbios/src/"
 		if [ "${spec#*:}" = fail ]; then
 			MILSPEC_TEST_VERSION=$ver MILSPEC_TEST_FAIL_INIT=1 kbuild "$dir"
