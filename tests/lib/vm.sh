@@ -6,9 +6,9 @@
 #                               5450, the machine both tiers boot by default
 #   vm_cmd_file FILE ARG...     writes a sh script to FILE that execs ARG... (each
 #                               single-quoted)
-#   vm_console_fail PREFIX RC CONSOLE MESSAGE
-#                               "PREFIX: MESSAGE; console log (last 60 lines):" and
-#                               those lines on stderr, then exit RC
+#   vm_fail PREFIX RC MESSAGE DETAIL
+#                               "PREFIX: MESSAGE" and the lines of DETAIL on stderr
+#                               (a runner's verdict on a broken run), then exit RC
 
 # shellcheck disable=SC2034 # used by the runners that source this file
 DELL_SMBIOS=(
@@ -32,8 +32,7 @@ vm_cmd_file() {
 	} >"$file"
 }
 
-vm_console_fail() {
-	echo "$1: $4; console log (last 60 lines):" >&2
-	tail -n 60 "$3" >&2
+vm_fail() {
+	printf '%s: %s\n%s\n' "$1" "$3" "$4" >&2
 	exit "$2"
 }
