@@ -6,7 +6,7 @@
 #   tests/host/deb.sh [--no-build]   (--no-build: use the .debs in target/deb/)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 . scripts/versions.sh
 # shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh

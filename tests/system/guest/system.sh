@@ -26,7 +26,7 @@ info() { printf '%s\n' "$@" | sed 's/^/# /'; }
 prop() { systemctl show -P "$1" "$UNIT"; }
 is_running() { [ "$(prop ActiveState)/$(prop SubState)" = active/running ]; }
 # Journal lines the daemon itself wrote (not systemd's lines about the unit).
-daemon_log() { journalctl -q --no-pager -o cat _SYSTEMD_UNIT=$UNIT "$@"; }
+daemon_log() { journalctl -q --no-pager -o cat _SYSTEMD_UNIT=$UNIT; }
 # n_daemon PATTERN / n_unit PATTERN: how many journal lines of the daemon (of the
 # unit, systemd's lines included) match the extended regex PATTERN; a check waits
 # for the count to grow.

@@ -42,7 +42,7 @@ t_out "milspecctl --json status when not loaded" '"module_loaded":false' milspec
 t_rc "milspecd --once when not loaded is unhealthy (exit 2)" 2 milspecd --once
 
 cycles_ok=1
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	insmod "$KO" && cat /proc/milspec/status >/dev/null && rmmod dell_milspec || cycles_ok=0
 done
 [ $cycles_ok -eq 1 ] && tap_pass "5 load/read/unload cycles" || tap_fail "5 load/read/unload cycles"

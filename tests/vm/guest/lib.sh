@@ -8,6 +8,7 @@
 . /tests/lib/tap.sh
 # shellcheck source=tests/lib/guest.sh
 . /tests/lib/guest.sh
+# shellcheck disable=SC2034 # used by the suites that source this file
 KO=/lib/milspec/dell_milspec.ko
 
 # Run the in-guest Rust suite; its TAP lines pass straight through (the host
