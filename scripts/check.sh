@@ -2,51 +2,58 @@
 # make check: every test. Formatting, clippy, host unit tests, the module build
 # (warnings are errors, kernel clippy lints with CLIPPY=1), the Debian packages (lintian, contents) with make
 # install/uninstall, the VM suites and the DKMS test. Prints TAP-style lines per
-# step and ends with "N passed, N failed" counting host, VM and DKMS tests together.
+# step, each with the seconds it took, and ends with "N passed, N failed" counting
+# host, VM and DKMS tests together.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 export CARGO_TERM_COLOR=never
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
-passed=0
-failed=0
-started=$(date +%s)
+started=$SECONDS
 
 summary() {
-	echo "# make check took $(( $(date +%s) - started )) s"
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-	exit $?
+	echo "# make check took $((SECONDS - started)) s"
+	tap_finish "" "" nonempty
 }
 
-# step NAME CMD...: one check; on failure its log's tail is shown.
+# step NAME CMD...: one check, "ok - NAME (N s)"; on failure its log's tail is shown.
 step() {
-	local name=$1
+	local name=$1 t0=$SECONDS
 	shift
-	local log="$logs/$(echo "$name" | tr -c 'a-zA-Z0-9' _).log"
+	local log
+	log="$logs/$(echo "$name" | tr -c 'a-zA-Z0-9' _).log"
 	if "$@" >"$log" 2>&1; then
-		echo "ok - $name"
-		passed=$((passed + 1))
+		tap_pass "$name ($((SECONDS - t0)) s)"
 		return 0
 	fi
-	echo "not ok - $name"
-	tail -n 80 "$log" | sed 's/^/#   /'
-	failed=$((failed + 1))
+	tap_fail "$name ($((SECONDS - t0)) s)"
+	tail -n 80 "$log" | tap_indent
 	return 1
+}
+
+# tally SCRIPT [ARG...]: a script that prints TAP lines: they are shown and
+# counted, then how long it took.
+tally() {
+	local t0=$SECONDS log
+	log="$logs/$(basename "$1").log"
+	"$@" >"$log" 2>&1
+	cat "$log"
+	tap_tally "$log"
+	echo "# $1 took $((SECONDS - t0)) s"
 }
 
 # counted_suite CMD: a suite that prints its own TAP lines and writes
 # "PASSED FAILED" to the file given with --counts; no counts means it broke.
 counted_suite() {
-	local counts
+	local counts t0=$SECONDS
 	counts="$logs/$(basename "$(dirname "$1")")-counts"
 	"$1" --counts "$counts"
-	local p=0 f=1
-	[ ! -s "$counts" ] || read -r p f <"$counts"
-	passed=$((passed + p))
-	failed=$((failed + f))
+	tap_read_counts "$counts"
+	echo "# $1 took $((SECONDS - t0)) s"
 }
 
 echo "# dependencies"
@@ -58,6 +65,7 @@ step "rustfmt (kernel module)" rustfmt --check --config-path rustfmt.toml kmod/m
 step "clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "# host tests (cargo test)"
+t0=$SECONDS
 cargo test --workspace --locked >"$logs/cargo-test.log" 2>&1
 test_rc=$?
 host_pass=$(grep -E '^test result:' "$logs/cargo-test.log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | paste -sd+ | bc)
@@ -67,11 +75,10 @@ host_fail=${host_fail:-0}
 grep -E '^test .* \.\.\. FAILED' "$logs/cargo-test.log" | sed 's/^/not ok - /'
 if [ $test_rc -ne 0 ] && [ "$host_fail" -eq 0 ]; then
 	host_fail=1 # it did not compile, or a test binary crashed
-	tail -n 60 "$logs/cargo-test.log" | sed 's/^/#   /'
+	tail -n 60 "$logs/cargo-test.log" | tap_indent
 fi
-echo "# cargo test: $host_pass passed, $host_fail failed"
-passed=$((passed + host_pass))
-failed=$((failed + host_fail))
+echo "# cargo test: $host_pass passed, $host_fail failed ($((SECONDS - t0)) s)"
+tap_add "$host_pass" "$host_fail"
 
 echo "# kernels and module (cold kernel builds take ~5 + ~8 min, then they are cached)"
 step "reference kernel, gcc + lockdep/KFENCE (scripts/kernel.sh)" scripts/kernel.sh || summary
@@ -81,17 +88,11 @@ step "dell_milspec.ko builds with CLIPPY=1, warnings as errors (clang/KASAN kern
 step "static guest binaries build" scripts/guest-bins.sh || summary
 
 echo "# milspecctl on the lab's real modules (host, unprivileged)"
-tests/host/real-modules.sh >"$logs/real-modules.log" 2>&1
-cat "$logs/real-modules.log"
-passed=$((passed + $(grep -c '^ok ' "$logs/real-modules.log")))
-failed=$((failed + $(grep -c '^not ok ' "$logs/real-modules.log")))
+tally tests/host/real-modules.sh
 
 echo "# Debian packages and make install (lintian, contents, maintainer scripts, install/uninstall)"
 if step "Debian packages build (scripts/deb.sh)" scripts/deb.sh; then
-	tests/host/deb.sh --no-build >"$logs/deb.log" 2>&1
-	cat "$logs/deb.log"
-	passed=$((passed + $(grep -c '^ok ' "$logs/deb.log")))
-	failed=$((failed + $(grep -c '^not ok ' "$logs/deb.log")))
+	tally tests/host/deb.sh --no-build
 fi
 
 echo "# VM suites"

@@ -6,16 +6,17 @@
 #   tests/host/deb.sh [--no-build]   (--no-build: use the .debs in target/deb/)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 . scripts/versions.sh
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failed=0
-pass() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; shift; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done; failed=1; }
+# fail NAME [DETAIL...]: a not ok line, each DETAIL's lines below it.
+fail() { tap_fail "$1"; shift; tap_note "$@"; }
 # same NAME GOT WANT: compares two (multi-line) strings
 same() {
-	if [ "$2" = "$3" ]; then pass "$1"; else
+	if [ "$2" = "$3" ]; then tap_pass "$1"; else
 		fail "$1" "(< expected, > got)" "$(diff <(printf '%s\n' "$3") <(printf '%s\n' "$2") | sed -n '1,40p')"
 	fi
 }
@@ -30,7 +31,7 @@ changes=$out/milspec_${version}_${arch}.changes
 if [ "${1:-}" != --no-build ]; then
 	started=$(date +%s)
 	if scripts/deb.sh >"$tmp/deb.log" 2>&1; then
-		pass "deb: milspec-dkms and milspec-tools build with dpkg-buildpackage ($(( $(date +%s) - started )) s)"
+		tap_pass "deb: milspec-dkms and milspec-tools build with dpkg-buildpackage ($(( $(date +%s) - started )) s)"
 	else
 		fail "deb: packages build (scripts/deb.sh)" "$(tail -n 30 "$tmp/deb.log")"
 		exit 1
@@ -50,7 +51,7 @@ same "deb: debian/changelog, Cargo.toml and dkms.conf agree on the version" \
 lintian --pedantic -I -E --fail-on none "$changes" 2>/dev/null |
 	grep -v '^running with root privileges' >"$tmp/lintian" || true
 bad=$(grep -E '^[EW]: ' "$tmp/lintian" || true)
-if [ -z "$bad" ]; then pass "deb: lintian --pedantic: no errors, no warnings"; else
+if [ -z "$bad" ]; then tap_pass "deb: lintian --pedantic: no errors, no warnings"; else
 	fail "deb: lintian --pedantic: no errors, no warnings" "$bad"
 fi
 unexplained=""
@@ -63,7 +64,7 @@ while read -r line; do
 		unexplained+="$line"$'\n'
 	fi
 done < <(grep -vE '^[EW]: |^N: ' "$tmp/lintian")
-if [ -z "$unexplained" ]; then pass "deb: every remaining lintian tag is explained in packaging/lintian-notes.md"; else
+if [ -z "$unexplained" ]; then tap_pass "deb: every remaining lintian tag is explained in packaging/lintian-notes.md"; else
 	fail "deb: every remaining lintian tag is explained in packaging/lintian-notes.md" "$unexplained"
 fi
 
@@ -116,11 +117,11 @@ same "deb: milspec-dkms has no conffiles" \
 
 field() { dpkg-deb -f "$1" "$2"; }
 case "$(field "$dkms_deb" Depends)" in
-*"dkms (>="*) pass "deb: milspec-dkms depends on dkms" ;;
+*"dkms (>="*) tap_pass "deb: milspec-dkms depends on dkms" ;;
 *) fail "deb: milspec-dkms depends on dkms" "$(field "$dkms_deb" Depends)" ;;
 esac
 case "$(field "$tools_deb" Depends)" in
-*kmod*) pass "deb: milspec-tools depends on kmod (depmod for placed modules)" ;;
+*kmod*) tap_pass "deb: milspec-tools depends on kmod (depmod for placed modules)" ;;
 *) fail "deb: milspec-tools depends on kmod" "$(field "$tools_deb" Depends)" ;;
 esac
 same "deb: architectures" "$(field "$dkms_deb" Architecture) $(field "$tools_deb" Architecture)" "all $arch"
@@ -134,22 +135,22 @@ tmpl=$(grep -n 'systemd-tmpfiles .*--create milspec.conf' "$post" | cut -d: -f1 
 start=$(grep -n "deb-systemd-invoke \$_dh_action 'milspecd.service'" "$post" | cut -d: -f1 | head -n 1)
 if [ -n "$tmpl" ] && [ -n "$start" ] && [ "$tmpl" -lt "$start" ] &&
 	grep -q "deb-systemd-helper enable 'milspecd.service'" "$post"; then
-	pass "deb: postinst creates the tmpfiles.d directories, then enables and starts milspecd"
+	tap_pass "deb: postinst creates the tmpfiles.d directories, then enables and starts milspecd"
 else
 	fail "deb: postinst creates the tmpfiles.d directories, then enables and starts milspecd" "$(cat "$post")"
 fi
 if grep -q "deb-systemd-invoke stop 'milspecd.service'" "$tmp/ctl-tools/prerm"; then
-	pass "deb: prerm stops milspecd"; else fail "deb: prerm stops milspecd"; fi
+	tap_pass "deb: prerm stops milspecd"; else fail "deb: prerm stops milspecd"; fi
 if grep -q '^DKMS_NAME=milspec$' "$tmp/ctl-dkms/postinst" &&
 	grep -q "^DKMS_VERSION=$version\$" "$tmp/ctl-dkms/postinst" &&
 	grep -q 'dkms remove -m $DKMS_NAME -v $DKMS_VERSION --all' "$tmp/ctl-dkms/prerm"; then
-	pass "deb: milspec-dkms postinst builds with DKMS, prerm removes the DKMS builds"
+	tap_pass "deb: milspec-dkms postinst builds with DKMS, prerm removes the DKMS builds"
 else
 	fail "deb: milspec-dkms postinst/prerm (dh_dkms)" "$(cat "$tmp/ctl-dkms/postinst" "$tmp/ctl-dkms/prerm")"
 fi
 own=$(sed -n '/^#DEBHELPER#/q;p' debian/milspec-tools.postrm)
 if [ "$(head -c ${#own} "$tmp/ctl-tools/postrm")" = "$own" ]; then
-	pass "deb: the packaged postrm is debian/milspec-tools.postrm plus debhelper's part"
+	tap_pass "deb: the packaged postrm is debian/milspec-tools.postrm plus debhelper's part"
 else
 	fail "deb: the packaged postrm is debian/milspec-tools.postrm plus debhelper's part"
 fi
@@ -191,20 +192,20 @@ same "deb: man pages are section 8" \
 if bash -n "$x/usr/share/bash-completion/completions/milspecctl" &&
 	grep -q '#compdef milspecctl' "$x/usr/share/zsh/vendor-completions/_milspecctl" &&
 	grep -q 'complete -c milspecctl' "$x/usr/share/fish/vendor_completions.d/milspecctl.fish"; then
-	pass "deb: bash, zsh and fish completions"
+	tap_pass "deb: bash, zsh and fish completions"
 else
 	fail "deb: bash, zsh and fish completions"
 fi
 unit=$x/lib/systemd/system/milspecd.service
 exec_bin=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
 if grep -qx 'Type=notify' "$unit" && [ -x "$x$exec_bin" ] && grep -q '^WatchdogSec=' "$unit"; then
-	pass "deb: milspecd.service is Type=notify with a watchdog, ExecStart=$exec_bin is in the package"
+	tap_pass "deb: milspecd.service is Type=notify with a watchdog, ExecStart=$exec_bin is in the package"
 else
 	fail "deb: milspecd.service (Type=notify, WatchdogSec, ExecStart in the package)" "$(cat "$unit")"
 fi
 if "$x/usr/sbin/milspecctl" --version | grep -qx "milspecctl $version" &&
 	"$x/usr/sbin/milspecd" --version | grep -qx "milspecd $version"; then
-	pass "deb: packaged binaries run and report version $version"
+	tap_pass "deb: packaged binaries run and report version $version"
 else
 	fail "deb: packaged binaries run and report version $version"
 fi
@@ -216,22 +217,23 @@ kdir=$(scripts/kernel.sh --print-dir 2>/dev/null || true)
 if [ -n "$kdir" ] && [ -f "$kdir/.milspec-built" ]; then
 	if make -s -C "$x$dkms_src" KDIR="$kdir" dkms-build >"$tmp/kbuild.log" 2>&1 &&
 		[ -f "$x$dkms_src/dell_milspec.ko" ]; then
-		pass "deb: the packaged DKMS tree builds dell_milspec.ko (reference kernel)"
+		tap_pass "deb: the packaged DKMS tree builds dell_milspec.ko (reference kernel)"
 	else
 		fail "deb: the packaged DKMS tree builds dell_milspec.ko (reference kernel)" "$(tail -n 30 "$tmp/kbuild.log")"
 	fi
 else
-	echo "ok - deb: the packaged DKMS tree builds dell_milspec.ko # SKIP reference kernel not built"
+	tap_pass "deb: the packaged DKMS tree builds dell_milspec.ko # SKIP reference kernel not built"
 fi
 
 # --- make install / make uninstall ---------------------------------------------
 d=$tmp/destdir
 mkdir -p "$d"
-if make -s install DESTDIR="$d" >"$tmp/install.log" 2>&1; then
-	pass "make install DESTDIR=..."
-else
-	fail "make install DESTDIR=..." "$(tail -n 30 "$tmp/install.log")"
-fi
+# make_ok TARGET: passes if "make TARGET DESTDIR=$d" succeeds, else shows its log.
+make_ok() {
+	if make -s "$1" DESTDIR="$d" >"$tmp/$1.log" 2>&1; then tap_pass "make $1 DESTDIR=..."; else
+		fail "make $1 DESTDIR=..." "$(tail -n 30 "$tmp/$1.log")"; fi
+}
+make_ok install
 # Same file set as the two packages (apart from Debian's doc files and directory
 # names, and the docs dh_compress compressed).
 same "make install: the packages' file set" \
@@ -252,11 +254,7 @@ same "make install/uninstall keep a locally changed policy.toml" \
 	"$(cd "$d" && find . -type f | sort) $(tail -n 1 "$d/etc/milspec/policy.toml")" "./etc/milspec/policy.toml # local"
 rm "$d/etc/milspec/policy.toml"
 make -s install DESTDIR="$d" >/dev/null 2>&1
-if make -s uninstall DESTDIR="$d" >"$tmp/uninstall.log" 2>&1; then
-	pass "make uninstall DESTDIR=..."
-else
-	fail "make uninstall DESTDIR=..." "$(cat "$tmp/uninstall.log")"
-fi
+make_ok uninstall
 # Left behind: only the shared directories (which other software uses too), empty.
 same "make uninstall: no file left, only empty shared directories" \
 	"$(cd "$d" && find . -mindepth 1 \( -type d -empty -printf 'd %P\n' \) -o \( ! -type d -printf 'f %P\n' \) | sort)" \
@@ -274,4 +272,4 @@ d usr/src
 EOF
 )"
 
-exit $failed
+tap_status

@@ -3,16 +3,17 @@
 # real modules the lab builds, unsigned and signed. Prints TAP-style lines.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/lib/tap.sh
+. "$root/tests/lib/tap.sh"
 ctl=$root/target/debug/milspecctl
-(cd "$root" && cargo build -q --locked -p milspecctl) || { echo "not ok - build milspecctl"; exit 1; }
-versions=$("$root/scripts/module.sh" --test-versions) || { echo "not ok - build test versions"; exit 1; }
+(cd "$root" && cargo build -q --locked -p milspecctl) || { tap_fail "build milspecctl"; exit 1; }
+versions=$("$root/scripts/module.sh" --test-versions) || { tap_fail "build test versions"; exit 1; }
 kdir=$("$root/scripts/kernel.sh" 2>/dev/null)
 release=$(cat "$kdir/include/config/kernel.release")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failed=0
-check() { # NAME EXPR-OUTPUT EXPECTED
-	if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1: got '$2', want '$3'"; failed=1; fi
+check() { # NAME GOT WANT
+	if [ "$2" = "$3" ]; then tap_pass "$1"; else tap_fail "$1" "got '$2', want '$3'"; fi
 }
 q() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -28,4 +29,4 @@ check "host: signed 1.0.1: digest" "$(echo "$out" | q 'd["installed"]["signature
 want_key=$(/sbin/modinfo -F sig_key "$versions/1.0.1-signed.ko" | tr -d ':')
 check "host: signed 1.0.1: key id agrees with modinfo(8)" \
 	"$(echo "$out" | q 'd["installed"]["signature"]["key_id"]')" "$want_key"
-exit $failed
+tap_status

@@ -2,6 +2,7 @@
 # Suite for milspecd against the real module (boot with --no-load). Destructive:
 # ends with the level locked at paranoid. Prints the daemon's metrics as "#m "
 # lines, which the host harness checks with promtool.
+# shellcheck source=tests/vm/guest/lib.sh
 . /tests/lib.sh
 D=/tmp/d
 mkdir -p $D/prom /etc/milspec
@@ -45,22 +46,8 @@ listen_port = 9477
 EOF
 }
 
-# wait_for NAME CMD...: passes once CMD succeeds (10 s at most).
-wait_for() {
-	name=$1; shift
-	i=0
-	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -ge 100 ]; then
-			not_ok "$name" "still false after 10 s: $*"
-			return 1
-		fi
-		sleep 0.1
-	done
-	ok "$name"
-}
-
 prom() { cat $D/prom/milspec.prom; }
+# shellcheck disable=SC2317 # called through the check helpers
 level_is() { grep -qx "security_level: $1 ([0-9])" /proc/milspec/status; }
 
 policy ""
@@ -69,10 +56,10 @@ t "load the module (level standard)" milspecctl load --file "$KO"
 
 MILSPECD_LOG=debug milspecd --runtime-dir $D/run >$D/log 2>&1 &
 PID=$!
-wait_for "the daemon raises standard to the policy minimum (enhanced)" level_is enhanced
-wait_for "health.json says healthy" grep -q '"status": "healthy"' $D/health.json
+t_wait "the daemon raises standard to the policy minimum (enhanced)" level_is enhanced
+t_wait "health.json says healthy" grep -q '"status": "healthy"' $D/health.json
 t_out "the raise was logged as a violation" 'policy violation: security level standard is below the policy minimum enhanced' cat $D/log
-wait_for "metrics count the violation" sh -c "grep -q 'milspec_policy_violations_total{kind=\"level_below_minimum\"} 1' $D/prom/milspec.prom"
+t_wait "metrics count the violation" sh -c "grep -q 'milspec_policy_violations_total{kind=\"level_below_minimum\"} 1' $D/prom/milspec.prom"
 t_out "metrics: module loaded at level 2" 'milspec_security_level 2' prom
 t_out "capabilities dropped to CAP_SYS_ADMIN only" '^CapEff:[[:space:]]+0000000000200000$' cat /proc/$PID/status
 t_out "bounding set too" '^CapBnd:[[:space:]]+0000000000200000$' cat /proc/$PID/status
@@ -80,7 +67,7 @@ t_out "metrics served on 127.0.0.1:9477" '^milspec_module_loaded 1$' wget -q -O 
 t_out "other paths get 404" '404' wget -q -O - http://127.0.0.1:9477/ 2>&1
 
 t "lowering the level by hand" milspecctl level standard
-wait_for "... is undone by the daemon" level_is enhanced
+t_wait "... is undone by the daemon" level_is enhanced
 
 # Forced overflow: stop the daemon, make more events than the ring holds.
 kill -STOP $PID
@@ -90,51 +77,51 @@ while [ $i -lt 150 ]; do
 	i=$((i + 1))
 done
 kill -CONT $PID
-wait_for "the gap is reported" grep -q 'events lost (seq' $D/log
-wait_for "metrics count lost events" sh -c "grep -qE '^milspec_events_lost_total [1-9]' $D/prom/milspec.prom"
-wait_for "the alert hook ran for the gap" grep -q '"kind":"events_lost"' $D/alerts
-wait_for "health: events component degraded" grep -q '"status": "degraded"' $D/health.json
+t_wait "the gap is reported" grep -q 'events lost (seq' $D/log
+t_wait "metrics count lost events" sh -c "grep -qE '^milspec_events_lost_total [1-9]' $D/prom/milspec.prom"
+t_wait "the alert hook ran for the gap" grep -q '"kind":"events_lost"' $D/alerts
+t_wait "health: events component degraded" grep -q '"status": "degraded"' $D/health.json
 
 # rmmod/insmod: milspecctl asks the daemon to let go of the device first.
 t_out "plain rmmod is refused while the daemon holds the device" 'in use|Resource temporarily unavailable' rmmod dell_milspec
 t "milspecctl unload succeeds with the daemon running" milspecctl unload
-wait_for "the daemon reports the module absent" grep -q 'dell_milspec is not loaded' $D/health.json
+t_wait "the daemon reports the module absent" grep -q 'dell_milspec is not loaded' $D/health.json
 t "the daemon is still running" kill -0 $PID
 t "insmod again" insmod "$KO"
-wait_for "the daemon resumes and raises the new module's level" level_is enhanced
-wait_for "health: module healthy again" grep -q 'module_version' $D/health.json
+t_wait "the daemon resumes and raises the new module's level" level_is enhanced
+t_wait "health: module healthy again" grep -q 'module_version' $D/health.json
 t_out "the daemon logged the reconnect" 'connected to dell_milspec.*\(level standard' cat $D/log
 
 # SIGHUP with a broken policy: refused, the old policy still applies.
 cp /etc/milspec/policy.toml $D/good.toml
 printf '[level]\nminimum = "extreme"\n' >/etc/milspec/policy.toml
 kill -HUP $PID
-wait_for "a broken policy on SIGHUP is refused with line and key" grep -q "policy reload refused.*line 2.*unknown level .extreme." $D/log
-wait_for "health: policy degraded" grep -q 'reload refused, still enforcing the previous policy' $D/health.json
+t_wait "a broken policy on SIGHUP is refused with line and key" grep -q "policy reload refused.*line 2.*unknown level .extreme." $D/log
+t_wait "health: policy degraded" grep -q 'reload refused, still enforcing the previous policy' $D/health.json
 t "lowering the level again" milspecctl level standard
-wait_for "... the old policy still raises it" level_is enhanced
+t_wait "... the old policy still raises it" level_is enhanced
 
 # Version and hash rules, checked on reload (and on every connect).
 policy "" 'allowed_versions = ["9.9.9"]'
 kill -HUP $PID
-wait_for "a module version outside allowed_versions is a violation" grep -q 'policy violation: module version 0.1.0 is not in modules.allowed_versions' $D/log
+t_wait "a module version outside allowed_versions is a violation" grep -q 'policy violation: module version 0.1.0 is not in modules.allowed_versions' $D/log
 policy "" 'allowed_sha256 = ["0000000000000000000000000000000000000000000000000000000000000000"]'
 kill -HUP $PID
-wait_for "a module loaded outside the store has no known hash: violation" grep -q 'the file hash of module 0.1.0 is unknown' $D/log
-wait_for "metrics count module_not_allowed" sh -c "grep -qE 'milspec_policy_violations_total\\{kind=\"module_not_allowed\"\\} 2' $D/prom/milspec.prom"
+t_wait "a module loaded outside the store has no known hash: violation" grep -q 'the file hash of module 0.1.0 is unknown' $D/log
+t_wait "metrics count module_not_allowed" sh -c "grep -qE 'milspec_policy_violations_total\\{kind=\"module_not_allowed\"\\} 2' $D/prom/milspec.prom"
 
 # A good policy that locks: the allowlist is pushed, then the level locked.
 policy 'lock_at = "paranoid"'
 kill -HUP $PID
-wait_for "reload with lock_at locks the level at paranoid" grep -qx 'security_level_locked: yes' /proc/milspec/status
+t_wait "reload with lock_at locks the level at paranoid" grep -qx 'security_level_locked: yes' /proc/milspec/status
 t "level is paranoid" level_is paranoid
 t "the allowed probe module loads" insmod /lib/milspec/test/milspec_probe_ok.ko
 t_out "an unlisted module is denied by the kernel" 'Operation not permitted|not permitted' insmod /lib/milspec/test/milspec_probe_denied.ko
-wait_for "the daemon records the violation" grep -q 'policy violation: the kernel refused to load module milspec_probe_denied' $D/log
-wait_for "the alert hook got the event as JSON" grep -q '"kind":"module_denied".*"module":"milspec_probe_denied"' $D/alerts
+t_wait "the daemon records the violation" grep -q 'policy violation: the kernel refused to load module milspec_probe_denied' $D/log
+t_wait "the alert hook got the event as JSON" grep -q '"kind":"module_denied".*"module":"milspec_probe_denied"' $D/alerts
 t_out "the hook saw MILSPEC_VIOLATION" '^env=module_denied$' cat $D/alerts
 # busybox insmod tries finit_module, then init_module: one or two denials.
-wait_for "metrics: module_denied counted, alert ok" sh -c "grep -qE 'milspec_policy_violations_total\\{kind=\"module_denied\"\\} [1-9]' $D/prom/milspec.prom && grep -q 'milspec_actions_total{action=\"alert\",result=\"ok\"}' $D/prom/milspec.prom"
+t_wait "metrics: module_denied counted, alert ok" sh -c "grep -qE 'milspec_policy_violations_total\\{kind=\"module_denied\"\\} [1-9]' $D/prom/milspec.prom && grep -q 'milspec_actions_total{action=\"alert\",result=\"ok\"}' $D/prom/milspec.prom"
 
 t_out "milspecctl unload of the pinned module is refused" 'in use or pinned' milspecctl unload
 t "... without making milspecd let go of the device (one release in the whole run)" \
@@ -145,6 +132,6 @@ prom | sed 's/^/#m /'
 kill -TERM $PID
 rc=0
 wait $PID || rc=$?
-[ $rc -eq 0 ] && ok "SIGTERM: clean exit (0)" || not_ok "SIGTERM: clean exit" "exit $rc"
+[ $rc -eq 0 ] && tap_pass "SIGTERM: clean exit (0)" || tap_fail "SIGTERM: clean exit" "exit $rc"
 t_out "it logged stopping" 'stopped' cat $D/log
 finish

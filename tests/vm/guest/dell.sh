@@ -1,6 +1,7 @@
 #!/bin/sh
 # Suite for the emulated Dell Latitude 5450 (boot with --platform dell --no-load).
 # Arguments are passed to milspec-guest-tests (e.g. smaller fuzz/stress sizes).
+# shellcheck source=tests/vm/guest/lib.sh
 . /tests/lib.sh
 
 t "milspecctl load binds on the Latitude 5450" milspecctl load --file "$KO"
@@ -41,9 +42,9 @@ t_out "milspecctl --json status when not loaded" '"module_loaded":false' milspec
 t_rc "milspecd --once when not loaded is unhealthy (exit 2)" 2 milspecd --once
 
 cycles_ok=1
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	insmod "$KO" && cat /proc/milspec/status >/dev/null && rmmod dell_milspec || cycles_ok=0
 done
-[ $cycles_ok -eq 1 ] && ok "5 load/read/unload cycles" || not_ok "5 load/read/unload cycles"
+[ $cycles_ok -eq 1 ] && tap_pass "5 load/read/unload cycles" || tap_fail "5 load/read/unload cycles"
 
 finish

@@ -5,6 +5,8 @@
 # same source (1.0.2's init fails on purpose). Then milspecd reacting to an event:
 # someone lowers the level below the policy minimum and the daemon raises it back.
 set -e
+# shellcheck source=tests/vm/guest/lib.sh
+. /tests/lib.sh
 step() {
 	echo
 	echo "guest# $*"
@@ -52,16 +54,11 @@ echo
 echo "guest# milspecd --runtime-dir /tmp/demo &"
 milspecd --runtime-dir /tmp/demo 2>/tmp/demo/log &
 DPID=$!
-i=0
-until grep -q 'security_level: enhanced' /proc/milspec/status; do
-	i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1
-done
+wait_until 10 grep -q 'security_level: enhanced' /proc/milspec/status || exit 1
 step grep security_level /proc/milspec/status
 step milspecctl level standard
-i=0
-until [ "$(grep -c 'raised the level' /tmp/demo/log)" -ge 2 ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1
-done
+raised_twice() { [ "$(grep -c 'raised the level' /tmp/demo/log)" -ge 2 ]; }
+wait_until 10 raised_twice || exit 1
 step grep security_level /proc/milspec/status
 step cat /tmp/demo/log
 step milspecctl unload

@@ -8,6 +8,7 @@
 #   OLD_RELEASE  the kernel the first builds were for (this kernel must refuse them)
 #   NEW_RELEASE  this kernel
 #   NEW_VERSION  the newer DKMS package version, also built for this kernel
+# shellcheck source=tests/vm/guest/lib.sh
 . /tests/lib.sh
 OLD=$1 NEW=$2 V2=$3
 V1=0.1.0

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Suite for a non-Dell machine (boot with --platform other --no-load): the module
 # must refuse to bind unless force=1.
+# shellcheck source=tests/vm/guest/lib.sh
 . /tests/lib.sh
 
 t_out "insmod is refused with ENODEV" 'No such device' insmod "$KO"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Suite for the locking levels (boot with --platform dell --no-load). Destructive:
 # the module ends pinned until reboot. Arguments go to milspec-guest-tests.
+# shellcheck source=tests/vm/guest/lib.sh
 . /tests/lib.sh
 
 t_out "level=bogus is refused (EINVAL)" 'Invalid argument' insmod "$KO" level=bogus

@@ -2,6 +2,7 @@
 # Suite for the versioned store and deployments (boot with --no-load): versions
 # 1.0.0 and 1.0.1 of the module and a 1.0.2 whose init fails, all in
 # /lib/milspec/versions. Ends pinned at paranoid.
+# shellcheck source=tests/vm/guest/lib.sh
 . /tests/lib.sh
 V=/lib/milspec/versions
 
@@ -54,6 +55,7 @@ t_rc "remove of the rollback target 1.0.1 is refused (6)" 6 milspecctl remove 1.
 # Crash recovery of deployments: a journal left behind by a killed milspecctl.
 J=/var/lib/milspec/journal.json
 S=/var/lib/milspec/versions
+# shellcheck disable=SC2317 # called through the check helpers
 crash_after_load() {
 	rmmod dell_milspec && insmod "$S/1.0.1/dell_milspec.ko" &&
 		echo '{"op":"load","deployment_id":"dep-crash-1","from":"1.0.0","from_params":[],"to":"1.0.1"}' >"$J"
@@ -61,6 +63,7 @@ crash_after_load() {
 t "simulate a crash after the new module was loaded" crash_after_load
 t_out "the next command commits it" '"repaired":"deployment dep-crash-1 had loaded 1.0.1: committed"' milspecctl --json list
 t_rc "verify passes for the committed 1.0.1" 0 milspecctl verify
+# shellcheck disable=SC2317 # called through the check helpers
 crash_after_unload() {
 	rmmod dell_milspec &&
 		echo '{"op":"load","deployment_id":"dep-crash-2","from":"1.0.1","from_params":[],"to":"1.0.0"}' >"$J"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Suite for Dell SMBIOS tables fed through QEMU -smbios file= (boot with --no-load).
 # Usage: tokens.sh good|invalid|huge
+# shellcheck source=tests/vm/guest/lib.sh
 . /tests/lib.sh
 mode=$1
 
@@ -35,7 +36,7 @@ huge)
 	t "unloads" rmmod dell_milspec
 	;;
 *)
-	not_ok "tokens.sh: unknown mode $mode"
+	tap_fail "tokens.sh: unknown mode $mode"
 	;;
 esac
 
