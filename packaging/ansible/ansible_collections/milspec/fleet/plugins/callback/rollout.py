@@ -160,7 +160,8 @@ class CallbackModule(CallbackBase):
             rollback_occurred=bool(self.rolled_back), rolled_back_hosts=sorted(self.rolled_back),
             duration_seconds=round(time.time() - (self.started or time.time()), 3),
             host_deployments={h: {k: str(v) for k, v in r.items()
-                                  if k in ("result", "before", "after", "host_deployment_id")}
+                                  if k in ("result", "before", "after", "attempted", "host_deployment_id",
+                                           "duration_seconds")}
                               for h, r in sorted(self.results.items())},
             detail="%d batches, %d steps, %d errors" % (self.batches_started, self.steps, self.errors),
         )
