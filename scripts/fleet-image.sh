@@ -67,7 +67,20 @@ printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 chmod 0755 /usr/sbin/policy-rc.d
 # dpkg -i takes the files in name order, so a package whose pre-dependency sorts
 # after it (python3-minimal needs python3.11-minimal) is refused on the first pass.
-dpkg -i "$T"/debs/*.deb || dpkg -i "$T"/debs/*.deb || rc=1
+# Further passes take only what was refused (python3 needs python3-minimal
+# configured, not just unpacked in the same pass): at most three in all.
+todo=$(ls "$T"/debs/*.deb)
+for pass in 1 2 3; do
+	[ -n "$todo" ] || break
+	dpkg -i $todo && { todo=""; break; }
+	next=""
+	for d in $todo; do
+		dpkg -s "$(dpkg-deb -f "$d" Package)" 2>/dev/null | grep -q '^Status: install ok installed' ||
+			next="$next $d"
+	done
+	todo=$next
+done
+[ -z "$todo" ] || { echo "# provision: not installed: $todo"; rc=1; }
 [ -z "$(dpkg --audit)" ] || { dpkg --audit; rc=1; }
 # No network and no listener: sshd runs per connection on ttyS1 (guest-sshd).
 echo "# provision: packages done"
