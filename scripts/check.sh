@@ -95,6 +95,9 @@ if step "Debian packages build (scripts/deb.sh)" scripts/deb.sh; then
 	tally tests/host/deb.sh --no-build
 fi
 
+echo "# fleet rollout on the controller: collection, ansible-lint, alert rules, dashboard, playbooks on simulated hosts"
+counted_suite tests/fleet/unit
+
 echo "# VM suites"
 counted_suite tests/vm/suite
 
