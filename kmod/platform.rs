@@ -11,8 +11,18 @@ use kernel::prelude::*;
 /// DMI `sys_vendor` of every supported machine.
 const DELL_VENDOR: &[u8] = b"Dell Inc.";
 
-/// DMI `product_name`s this module binds to without `force=1`.
-const SUPPORTED_PRODUCTS: &[&[u8]] = &[b"Latitude 5450"];
+/// DMI `product_name`s this module binds to without `force=1`: the MIL-SPEC class
+/// Latitudes whose real SMBIOS tables the VM suite boots (`tests/vm/firmware`);
+/// the evidence for each is in `docs/platforms.md`.
+const SUPPORTED_PRODUCTS: &[&[u8]] = &[
+    b"Latitude 5450",
+    b"Latitude 5440",
+    b"Latitude 5550",
+    b"Latitude 7450",
+    b"Latitude 5420 Rugged",
+    b"Latitude 5430 Rugged",
+    b"Latitude 7330 Rugged Extreme",
+];
 
 /// What the module knows about the machine it runs on.
 pub(crate) struct Platform {

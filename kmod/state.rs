@@ -173,13 +173,29 @@ impl State {
             let ev = new_event(EventKind::ForcedLoad, 0, 0, product);
             self.record(&mut inner, ev);
         }
-        if let Some(err) = self.smbios.error {
+        let report = &self.smbios.report;
+        for r in report.rejected() {
             pr_warn!(
-                "Dell SMBIOS calling-interface table is invalid ({}); no tokens are reported\n",
-                err.as_str()
+                "Dell SMBIOS 0xDA structure #{} of {} (handle {:#06x}) rejected ({}); its tokens are not reported, {} other structure(s) are used\n",
+                r.index,
+                report.structures(),
+                r.handle.unwrap_or(0xFFFF),
+                r.error.as_str(),
+                report.accepted()
             );
-            let ev = new_event(EventKind::TokenTableInvalid, 0, 0, err.as_str().as_bytes());
+            let ev = new_event(
+                EventKind::TokenTableInvalid,
+                r.index,
+                u32::from(r.handle.unwrap_or(0xFFFF)),
+                r.error.as_str().as_bytes(),
+            );
             self.record(&mut inner, ev);
+        }
+        if self.smbios.state == abi::SmbiosState::Invalid {
+            pr_warn!(
+                "Dell SMBIOS calling-interface table is invalid (no valid structure among {}); no tokens are reported\n",
+                report.structures()
+            );
         }
     }
 

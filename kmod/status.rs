@@ -139,7 +139,25 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
         real_if(lockdown != Lockdown::Unsupported, "unsupported")
     )?;
     writeln!(w, "{}: not-present", keys::FEATURE_SMBIOS_TOKEN_WRITE)?;
-    writeln!(w, "{}: not-present", keys::FEATURE_TPM_MEASUREMENT)
+    writeln!(w, "{}: not-present", keys::FEATURE_TPM_MEASUREMENT)?;
+    // Added within ABI 1, at the end: how the 0xDA structures were judged.
+    let report = &st.smbios.report;
+    writeln!(w, "{}: {}", keys::SMBIOS_STRUCTURES, report.structures())?;
+    write!(w, "{}: ", keys::SMBIOS_REJECTED)?;
+    let mut listed = 0u32;
+    for r in report.rejected() {
+        let sep = if listed == 0 { "" } else { ", " };
+        write!(w, "{}{}:{}", sep, r.index, r.error.as_str())?;
+        listed += 1;
+    }
+    let more = report.rejected_count().saturating_sub(listed);
+    if listed == 0 {
+        writeln!(w, "none")
+    } else if more > 0 {
+        writeln!(w, ", +{} more", more)
+    } else {
+        writeln!(w)
+    }
 }
 
 /// Writes `/proc/milspec/tokens`: one `id location value` line per token, hex.

@@ -200,3 +200,125 @@ pub fn parse_misc_bios_flags(data: &[u8]) -> Result<MiscBiosFlags, TableError> {
         flags0: le16(f0, f1),
     })
 }
+
+/// How many rejected 0xDA structures a [`TableReport`] remembers one by one (more
+/// are only counted).
+pub const MAX_REJECTED: usize = 8;
+
+/// One 0xDA structure that [`TableReport::feed`] rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// Position among the table's 0xDA structures, in table order, from 1.
+    pub index: u32,
+    /// The structure's handle, when its header was complete.
+    pub handle: Option<u16>,
+    /// Why it was rejected.
+    pub error: TableError,
+}
+
+/// What a table's 0xDA structures amount to, as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableState {
+    /// No 0xDA structure at all.
+    Absent,
+    /// At least one 0xDA structure was accepted.
+    Present,
+    /// There are 0xDA structures, and every one of them was rejected.
+    Invalid,
+}
+
+/// The policy for a table of several 0xDA structures (real Latitudes carry 8 to
+/// 10): each structure is judged on its own. A malformed one is rejected whole
+/// (none of its entries is used: its length or terminator is wrong, so which of its
+/// entries are tokens is a guess) and remembered with its position and reason; the
+/// valid ones are kept. See `docs/platforms.md` for the reasons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableReport {
+    structures: u32,
+    accepted: u32,
+    rejected_count: u32,
+    rejected: [Option<Rejected>; MAX_REJECTED],
+}
+
+impl Default for TableReport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TableReport {
+    /// A report of a table without any structure yet.
+    pub const fn new() -> Self {
+        TableReport {
+            structures: 0,
+            accepted: 0,
+            rejected_count: 0,
+            rejected: [None; MAX_REJECTED],
+        }
+    }
+
+    /// Feeds one SMBIOS structure of any type, in table order (`data` as for
+    /// [`parse_calling_interface`]). Returns the structure when it is an accepted
+    /// 0xDA structure; other types are ignored and not counted.
+    pub fn feed<'a>(&mut self, data: &'a [u8]) -> Option<CallingInterface<'a>> {
+        if data.first() != Some(&TYPE_CALLING_INTERFACE) {
+            return None;
+        }
+        self.structures = self.structures.saturating_add(1);
+        match parse_calling_interface(data) {
+            Ok(ci) => {
+                self.accepted = self.accepted.saturating_add(1);
+                Some(ci)
+            }
+            Err(error) => {
+                let handle = match *data {
+                    [_, _, h0, h1, ..] => Some(le16(h0, h1)),
+                    _ => None,
+                };
+                let slot = usize::try_from(self.rejected_count)
+                    .ok()
+                    .and_then(|i| self.rejected.get_mut(i));
+                if let Some(slot) = slot {
+                    *slot = Some(Rejected {
+                        index: self.structures,
+                        handle,
+                        error,
+                    });
+                }
+                self.rejected_count = self.rejected_count.saturating_add(1);
+                None
+            }
+        }
+    }
+
+    /// Number of 0xDA structures seen.
+    pub fn structures(&self) -> u32 {
+        self.structures
+    }
+
+    /// Number of 0xDA structures accepted.
+    pub fn accepted(&self) -> u32 {
+        self.accepted
+    }
+
+    /// Number of 0xDA structures rejected (may exceed [`MAX_REJECTED`]).
+    pub fn rejected_count(&self) -> u32 {
+        self.rejected_count
+    }
+
+    /// The first [`MAX_REJECTED`] rejected structures, in table order.
+    pub fn rejected(&self) -> impl Iterator<Item = &Rejected> + '_ {
+        self.rejected.iter().flatten()
+    }
+
+    /// The table as a whole: present as long as one structure was accepted.
+    pub fn state(&self) -> TableState {
+        if self.structures == 0 {
+            TableState::Absent
+        } else if self.accepted > 0 {
+            TableState::Present
+        } else {
+            TableState::Invalid
+        }
+    }
+}

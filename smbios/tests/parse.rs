@@ -162,6 +162,9 @@ fn fuzz_smoke() {
         da(&[(5, 5, 5)], false),
     ];
     let mut buf = Vec::with_capacity(300);
+    // One report fed every input, as the module feeds it a whole table.
+    let mut report = TableReport::new();
+    let mut fed_da = 0u32;
     for i in 0..iters {
         buf.clear();
         if i % 2 == 0 {
@@ -189,7 +192,16 @@ fn fuzz_smoke() {
             }
         }
         check_invariants(&buf);
+        fed_da += u32::from(buf.first() == Some(&TYPE_CALLING_INTERFACE));
+        let accepted = report.feed(&buf).is_some();
+        assert_eq!(
+            accepted,
+            buf.first() == Some(&TYPE_CALLING_INTERFACE) && parse_calling_interface(&buf).is_ok()
+        );
     }
+    assert_eq!(report.structures(), fed_da);
+    assert_eq!(report.accepted() + report.rejected_count(), fed_da);
+    assert!(report.rejected().count() <= MAX_REJECTED);
     println!("fuzz_smoke: {iters} inputs, no panic, invariants held");
 }
 
@@ -245,4 +257,90 @@ fn good_fixture_parses() {
         let raw = std::fs::read(format!("{root}/tests/vm/fixtures/smbios/{bad}.bin")).unwrap();
         assert!(parse_calling_interface(&raw).is_err(), "{bad} parsed");
     }
+}
+
+/// A 0xB1 structure with `flags0` = 0x0002.
+fn b1() -> Vec<u8> {
+    vec![
+        TYPE_MISC_BIOS_FLAGS,
+        12,
+        0x00,
+        0xB1,
+        2,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]
+}
+
+#[test]
+fn table_report_keeps_the_valid_structures_and_names_the_bad_one() {
+    let good1 = da(&[(1, 1, 1), (2, 2, 2)], true);
+    let mut bad = da(&[(3, 3, 3)], false);
+    bad[2] = 0x05; // handle 0xDA05
+    let good2 = da(&[(4, 4, 4)], true);
+    let mut r = TableReport::new();
+    let mut kept = Vec::new();
+    for s in [&good1, &b1(), &bad, &good2] {
+        if let Some(ci) = r.feed(s) {
+            kept.extend(ci.tokens().map(|t| t.id));
+        }
+    }
+    assert_eq!(kept, [1, 2, 4]);
+    assert_eq!(r.state(), TableState::Present);
+    assert_eq!(
+        (r.structures(), r.accepted(), r.rejected_count()),
+        (3, 2, 1)
+    );
+    let rej: Vec<_> = r.rejected().copied().collect();
+    assert_eq!(
+        rej,
+        [Rejected {
+            index: 2,
+            handle: Some(0xDA05),
+            error: TableError::MissingTerminator
+        }]
+    );
+}
+
+#[test]
+fn table_report_is_invalid_only_when_every_structure_is_bad() {
+    let mut r = TableReport::new();
+    assert_eq!(r.state(), TableState::Absent);
+    assert!(r.feed(&b1()).is_none());
+    assert_eq!((r.state(), r.structures()), (TableState::Absent, 0));
+    assert!(r.feed(&da(&[(1, 1, 1)], false)).is_none());
+    assert!(r.feed(&[TYPE_CALLING_INTERFACE, 11, 0]).is_none());
+    assert_eq!(r.state(), TableState::Invalid);
+    let why: Vec<_> = r.rejected().map(|x| (x.index, x.handle, x.error)).collect();
+    assert_eq!(
+        why,
+        [
+            (1, Some(0xDA00), TableError::MissingTerminator),
+            (2, None, TableError::NoHeader)
+        ]
+    );
+}
+
+#[test]
+fn table_report_counts_rejections_beyond_the_ones_it_keeps() {
+    let mut r = TableReport::new();
+    let bad = da(&[(1, 1, 1)], false);
+    for _ in 0..MAX_REJECTED + 3 {
+        r.feed(&bad);
+    }
+    r.feed(&da(&[], true));
+    assert_eq!(r.rejected_count() as usize, MAX_REJECTED + 3);
+    assert_eq!(r.rejected().count(), MAX_REJECTED);
+    assert_eq!(
+        r.rejected().last().map(|x| x.index),
+        Some(MAX_REJECTED as u32)
+    );
+    assert_eq!((r.state(), r.accepted()), (TableState::Present, 1));
 }

@@ -54,6 +54,11 @@ pub const FEATURE_LOCKDOWN_REPORT: &str = "feature_lockdown_report";
 pub const FEATURE_SMBIOS_TOKEN_WRITE: &str = "feature_smbios_token_write";
 /// TPM measurement: not done.
 pub const FEATURE_TPM_MEASUREMENT: &str = "feature_tpm_measurement";
+/// Number of 0xDA structures in the SMBIOS table, accepted or not (added in ABI 1).
+pub const SMBIOS_STRUCTURES: &str = "smbios_structures";
+/// Rejected 0xDA structures: `none`, or `<index>:<reason>` items joined by `, `
+/// (index from 1 in table order), ending in `, +N more` past the first 8.
+pub const SMBIOS_REJECTED: &str = "smbios_rejected";
 
 /// Every key the module prints, in order.
 pub const ALL: &[&str] = &[
@@ -83,4 +88,6 @@ pub const ALL: &[&str] = &[
     FEATURE_LOCKDOWN_REPORT,
     FEATURE_SMBIOS_TOKEN_WRITE,
     FEATURE_TPM_MEASUREMENT,
+    SMBIOS_STRUCTURES,
+    SMBIOS_REJECTED,
 ];

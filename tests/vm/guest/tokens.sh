@@ -13,6 +13,8 @@ good)
 	t_out "status: 5 tokens" '^tokens: 5$' cat /proc/milspec/status
 	t_out "status: 0xB1 says ACPI-WMI" '^smbios_acpi_wmi: yes$' cat /proc/milspec/status
 	t_out "status: token feature is real" '^feature_smbios_tokens: real$' cat /proc/milspec/status
+	t_out "status: one 0xDA structure, none rejected" '^smbios_structures: 1$' cat /proc/milspec/status
+	t_out "status: smbios_rejected none" '^smbios_rejected: none$' cat /proc/milspec/status
 	t_out "status: level paranoid_plus, locked" '^security_level: paranoid_plus \(4\)$' cat /proc/milspec/status
 	t_out "status: module pinned" '^module_pinned: yes$' cat /proc/milspec/status
 	guest_tests tokens --expect-tokens 0001:0010:0001,0002:0011:0000,4800:0030:0007,8000:ffff:0100,8001:0020:abcd
@@ -22,6 +24,7 @@ invalid)
 	t_out "status: calling interface invalid" '^smbios_calling_interface: invalid$' cat /proc/milspec/status
 	t_out "status: no tokens" '^tokens: 0$' cat /proc/milspec/status
 	t_out "status: token feature not present" '^feature_smbios_tokens: not-present$' cat /proc/milspec/status
+	t_out "status: the only 0xDA structure is rejected, with its reason" '^smbios_rejected: 1:(structure too short|truncated token entry|missing terminator)$' cat /proc/milspec/status
 	t_out "kernel log says why" 'calling-interface table is invalid \(' dmesg
 	guest_tests tokens --expect-tokens none --expect-smbios invalid
 	t "unloads" rmmod dell_milspec
