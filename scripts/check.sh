@@ -50,7 +50,7 @@ tally() {
 # "PASSED FAILED" to the file given with --counts; no counts means it broke.
 counted_suite() {
 	local counts t0=$SECONDS
-	counts="$logs/$(basename "$(dirname "$1")")-counts"
+	counts="$logs/$(echo "$1" | tr / _)-counts"
 	"$1" --counts "$counts"
 	tap_read_counts "$counts"
 	echo "# $1 took $((SECONDS - t0)) s"
@@ -100,6 +100,9 @@ counted_suite tests/fleet/unit
 
 echo "# VM suites"
 counted_suite tests/vm/suite
+
+echo "# real Dell firmware: one boot per machine of ../shared/fixtures/dell-smbios (tests/vm/firmware)"
+counted_suite tests/vm/firmware
 
 echo "# DKMS (tests/dkms/run: Debian's dkms in a temporary tree; a cold run builds the -upgrade kernel, ~5-8 min)"
 counted_suite tests/dkms/run
