@@ -173,10 +173,12 @@ pub fn verify(store: &Store, host: &Host, audit: &AuditLog) -> Result<Vec<Check>
         }
         Err(e) => out.push(check("file_hash", false, true, e.to_string())),
     }
-    out.push(match crate::phases::time("audit_verify", || audit.verify()) {
-        Ok(n) => check("audit_log", true, true, format!("{n} lines, chain intact")),
-        Err(e) => check("audit_log", false, true, e.to_string()),
-    });
+    out.push(
+        match crate::phases::time("audit_verify", || audit.verify()) {
+            Ok(n) => check("audit_log", true, true, format!("{n} lines, chain intact")),
+            Err(e) => check("audit_log", false, true, e.to_string()),
+        },
+    );
     Ok(out)
 }
 

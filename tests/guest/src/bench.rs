@@ -69,7 +69,8 @@ fn ms(d: Duration) -> f64 {
 
 /// `delete_module` + `finit_module`, nothing else.
 fn bare_swap(name: &CString, ko: &Path) -> TestResult {
-    delete_module(name, DeleteModuleFlags::O_NONBLOCK).map_err(|e| format!("delete_module: {e}"))?;
+    delete_module(name, DeleteModuleFlags::O_NONBLOCK)
+        .map_err(|e| format!("delete_module: {e}"))?;
     let f = std::fs::File::open(ko).map_err(|e| e.to_string())?;
     finit_module(&f, c"", ModuleInitFlags::empty()).map_err(|e| format!("finit_module: {e}"))
 }
