@@ -4,7 +4,7 @@
 use super::checks::{all_ok, check, verify_loaded, vermagic_check, Check};
 use super::error::TxnError;
 use super::host::Host;
-use super::placement::place_for_modprobe;
+use super::placement::place_module;
 use super::state::State;
 use crate::kmod;
 use crate::phases;
@@ -104,7 +104,8 @@ pub fn deploy(
     id: &StoreId,
     params: &[String],
 ) -> Result<Deployment, TxnError> {
-    let manifest = phases::time("precheck", || store.verify_entry(id))?;
+    // Hashed once: the placement below writes these same bytes.
+    let (manifest, bytes) = phases::time("precheck", || store.verify_entry_bytes(id))?;
     let release = host.release();
     let vm = vermagic_check(&manifest.kernel_release, &release);
     if !vm.ok {
@@ -176,7 +177,7 @@ pub fn deploy(
                 })?;
                 let mut checks = checks;
                 checks.push(
-                    match phases::time("placement", || place_for_modprobe(store, id, &release)) {
+                    match phases::time("placement", || place_module(store, &bytes, &release)) {
                         Ok(d) => check("modprobe_placement", true, false, d),
                         Err(e) => check("modprobe_placement", false, false, e.to_string()),
                     },
