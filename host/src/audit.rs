@@ -110,7 +110,7 @@ struct Line<'a> {
     #[allow(dead_code)]
     deployment_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    component_versions: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    component_versions: Versions<'a>,
     #[allow(dead_code)]
     rollback_occurred: bool,
     #[allow(dead_code)]
@@ -122,6 +122,39 @@ struct Line<'a> {
     prev_hash: Cow<'a, str>,
     #[serde(default)]
     segment: Option<SegmentLink>,
+}
+
+/// `component_versions` as the walk reads it: a map of strings to strings
+/// (anything else is malformed, as for [`Action`]), keeping only the one
+/// entry the walk needs instead of building a map per line.
+struct Versions<'a> {
+    first_segment: Option<Cow<'a, str>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Versions<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Versions<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of strings")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut first_segment = None;
+                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+                    let v: Cow<'de, str> = m.next_value()?;
+                    if k == "first_segment" {
+                        first_segment = Some(v);
+                    }
+                }
+                Ok(Versions { first_segment })
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// The `audit.head` anchor: the active segment's lines and last hash.
@@ -226,6 +259,49 @@ fn segment_number(name: &str) -> Option<u64> {
         return None;
     }
     n.parse().ok()
+}
+
+/// Walks `segments`, on as many threads as there are CPUs.
+fn walk_all(segments: &[(u64, PathBuf)]) -> Vec<Result<Walked, AuditError>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(segments.len());
+    if threads <= 1 {
+        return segments
+            .iter()
+            .map(|(_, p)| AuditLog::walk(p, None))
+            .collect();
+    }
+    let chunk = segments.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = segments
+            .chunks(chunk)
+            .map(|c| {
+                let h = s.spawn(move || {
+                    c.iter()
+                        .map(|(_, p)| AuditLog::walk(p, None))
+                        .collect::<Vec<_>>()
+                });
+                (c.len(), h)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(len, h)| {
+                // One result per segment, whatever happens to a thread.
+                h.join().unwrap_or_else(|_| {
+                    (0..len)
+                        .map(|_| {
+                            Err(AuditError::Io {
+                                path: "audit log".into(),
+                                source: io::Error::other("verification thread panicked"),
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
 }
 
 impl AuditLog {
@@ -342,8 +418,8 @@ impl AuditLog {
             }
             w.last_timestamp = Some(rec.timestamp);
             if rec.action == EXPIRE_ACTION {
-                if let Some(f) = rec.component_versions.get("first_segment") {
-                    w.expiries.push(f.clone().into_owned());
+                if let Some(f) = rec.component_versions.first_segment {
+                    w.expiries.push(f.into_owned());
                 }
             }
             prev = Some(Sha256::digest(&line).into());
@@ -448,16 +524,24 @@ impl AuditLog {
         let mut total = 0;
         let mut expiries = Vec::new();
         let mut before: Option<(u64, u64)> = None; // (number, lines)
-        for (i, (n, path)) in sealed.iter().enumerate() {
+                                                   // Each segment's own chain is walked in parallel; how they join (the
+                                                   // numbers, the first lines' prev_hash and links) is checked in order,
+                                                   // and the first error in chain order is the one reported.
+        let walked = walk_all(&sealed);
+        for (i, ((n, _), w)) in sealed.iter().zip(walked).enumerate() {
             let expected = first + i as u64;
             if *n != expected {
                 return Err(AuditError::MissingSegment(segment_name(expected)));
             }
             let name = segment_name(*n);
-            let w = Self::walk(path, Some(&prev)).map_err(|e| AuditError::InSegment {
+            let in_segment = |e| AuditError::InSegment {
                 segment: name.clone(),
                 source: Box::new(e),
-            })?;
+            };
+            let w = w.map_err(in_segment)?;
+            if w.lines > 0 && w.first_prev.as_deref() != Some(prev.as_str()) {
+                return Err(in_segment(AuditError::BrokenChain { line: 1 }));
+            }
             if let Some((bn, bl)) = before {
                 let want = SegmentLink {
                     previous: segment_name(bn),
@@ -471,7 +555,9 @@ impl AuditLog {
                 }
             }
             total += w.lines;
-            prev = w.last_hash;
+            if w.lines > 0 {
+                prev = w.last_hash;
+            }
             expiries.extend(w.expiries);
             before = Some((*n, w.lines));
         }
