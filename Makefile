@@ -8,7 +8,8 @@
 #   make kernel     build or find the cached reference kernel
 #   make tools      release build of milspecctl and milspecd for this host
 #   make guest-bins static binaries for the VM (tools + in-guest tests)
-#   make bench      deployment benchmark in the VM (bare swap vs milspecctl rollback)
+#   make bench      deployment benchmark in the VM (bare syscalls vs milspecctl load/rollback,
+#                   phases, store scaling) and audit verify scaling; plots in target/bench/
 #   make system-test full-system tier: Debian + systemd in the VM, milspecd as a service
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
 #   make deb        Debian packages milspec-dkms and milspec-tools in target/deb/
@@ -25,7 +26,7 @@ SHELL := /bin/bash
 	deb deb-check install uninstall dkms-build dkms-test
 
 help:
-	@sed -n '4,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,20p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -62,8 +63,13 @@ dkms-build:
 dkms-test:
 	@tests/dkms/run
 
+# The VM figures (ratios, phases, store curves), then the plots and the host-side
+# audit verify curve; everything under target/bench/.
 bench:
-	@tests/vm/run --no-load -- milspec-guest-tests bench
+	@mkdir -p target/bench
+	@set -o pipefail; tests/vm/run --no-load -- milspec-guest-tests bench | tee target/bench/vm.txt
+	@cargo run -q --release --locked -p milspec-host --example bench_curves -- store target/bench/vm.txt
+	@cargo run -q --release --locked -p milspec-host --example bench_curves -- audit
 
 FUZZ_ITERS ?= 500000000
 fuzz:
