@@ -7,7 +7,7 @@
 //! `depends`) and its symbols (exported ones, and undefined ones, which are
 //! resolved against other modules' exports). Those are hashed into a
 //! *depmod key*; after depmod succeeds, the key is kept in the store
-//! (`depmod.json`, per kernel release). A later placement of a module with the
+//! (`depmod.json`, per kernel release, with a cache of keys by SHA-256). A later placement of a module with the
 //! same key over the same path leaves the index as depmod would write it, so
 //! depmod is only run when the key differs, is unknown, or the index does not
 //! list the module. (Changes to *other* modules are theirs to index: whoever
@@ -71,18 +71,19 @@ pub fn place_module(store: &Store, bytes: &[u8], release: &str) -> Result<String
     std::fs::create_dir_all(&dir).map_err(write_err(&dir))?;
     let target = dir.join(KO_NAME);
     let shown = target.display().to_string();
-    // The same bytes already in place: nothing to write.
-    let same = std::fs::read(&target).is_ok_and(|old| old == bytes);
-    if !same {
-        write_atomic(&target, bytes, 0o644).map_err(write_err(&target))?;
-    }
-    let key = depmod_key(bytes);
+    write_atomic(&target, bytes, 0o644).map_err(write_err(&target))?;
     let keys_path = store.dir().join("depmod.json");
-    let mut keys: BTreeMap<String, String> = std::fs::read(&keys_path)
+    let mut keys: DepmodKeys = std::fs::read(&keys_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    if key.is_some() && keys.get(release) == key.as_ref() && indexed(&modules) {
+    // The key of these exact bytes (by content hash), parsed once per build.
+    let sha = hex::encode(Sha256::digest(bytes));
+    let key = match keys.by_sha256.get(&sha) {
+        Some(k) => Some(k.clone()),
+        None => depmod_key(bytes),
+    };
+    if key.is_some() && keys.indexed.get(release) == key.as_ref() && indexed(&modules) {
         return Ok(format!(
             "{shown} (module index up to date: same depmod key)"
         ));
@@ -97,7 +98,12 @@ pub fn place_module(store: &Store, bytes: &[u8], release: &str) -> Result<String
             // Only after depmod succeeded; a failure to remember it only means
             // depmod runs again next time.
             if let Some(k) = key {
-                keys.insert(release.to_owned(), k);
+                keys.indexed.insert(release.to_owned(), k.clone());
+                // Only the builds of recent deployments: bounded.
+                if keys.by_sha256.len() >= 16 {
+                    keys.by_sha256.clear();
+                }
+                keys.by_sha256.insert(sha, k);
                 if let Ok(json) = serde_json::to_vec(&keys) {
                     let _ = write_atomic(&keys_path, &json, 0o600);
                 }
@@ -113,6 +119,18 @@ pub fn place_module(store: &Store, bytes: &[u8], release: &str) -> Result<String
             source,
         }),
     }
+}
+
+/// The store's `depmod.json`: per kernel release, the depmod key the index
+/// was last built with; and a cache of keys by the module's SHA-256 (the same
+/// bytes always have the same key), so that swapping between known builds
+/// does not parse the ELF again.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct DepmodKeys {
+    #[serde(default)]
+    indexed: BTreeMap<String, String>,
+    #[serde(default)]
+    by_sha256: BTreeMap<String, String>,
 }
 
 /// Whether `modules.dep` under `modules` lists the placed module.
@@ -204,7 +222,10 @@ mod tests {
         let modules = dir.path().join("lib/modules/6.12.117");
         std::fs::create_dir_all(&modules).unwrap();
         std::fs::write(modules.join("modules.dep"), "updates/dell_milspec.ko:\n").unwrap();
-        let keys = BTreeMap::from([("6.12.117", depmod_key(&bytes).unwrap())]);
+        let keys = DepmodKeys {
+            indexed: BTreeMap::from([("6.12.117".to_owned(), depmod_key(&bytes).unwrap())]),
+            by_sha256: BTreeMap::new(),
+        };
         std::fs::write(
             store.dir().join("depmod.json"),
             serde_json::to_vec(&keys).unwrap(),
