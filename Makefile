@@ -67,7 +67,7 @@ dkms-test:
 # audit verify curve; everything under target/bench/.
 bench:
 	@mkdir -p target/bench
-	@set -o pipefail; tests/vm/run --no-load -- milspec-guest-tests bench | tee target/bench/vm.txt
+	@set -o pipefail; tests/vm/run --no-load --timeout 1200 -- milspec-guest-tests bench | tee target/bench/vm.txt
 	@cargo run -q --release --locked -p milspec-host --example bench_curves -- store target/bench/vm.txt
 	@cargo run -q --release --locked -p milspec-host --example bench_curves -- audit
 
