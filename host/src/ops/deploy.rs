@@ -145,11 +145,17 @@ fn run_deployment(
         Deployment::RolledBack { restored, .. } => Some(restored.clone()),
         Deployment::NothingToDo { .. } => None,
     };
+    let (version, release) = phases::time("record", || {
+        (
+            store.manifest(id).ok().map(|m| m.module_version),
+            host.release(),
+        )
+    });
     Ok(DeploymentRecord {
         action,
         store_id: id.clone(),
-        version: store.manifest(id).ok().map(|m| m.module_version),
-        release: host.release(),
+        version,
+        release,
         previous,
         deployment_id,
         outcome,

@@ -113,7 +113,7 @@ pub fn deploy(
     }
     kmod::param_string(params).map_err(|e| TxnError::Refused(e.to_string()))?;
     // Checkpoint.
-    let before = host.loaded();
+    let before = phases::time("checkpoint", || host.loaded());
     if let Some(l) = &before {
         if l.pinned {
             return Err(TxnError::Refused(
@@ -129,10 +129,12 @@ pub fn deploy(
         }
     }
     let mut state = State::read(store)?;
-    let from = before
-        .as_ref()
-        .and_then(|l| l.version.as_deref())
-        .map(|v| loaded_id(store, host, &state, v, &release));
+    let from = phases::time("loaded_id", || {
+        before
+            .as_ref()
+            .and_then(|l| l.version.as_deref())
+            .map(|v| loaded_id(store, host, &state, v, &release))
+    });
     let from_params = before.map(|l| l.params).unwrap_or_default();
     let dep_id = deployment_id(&state);
     phases::time("journal", || {

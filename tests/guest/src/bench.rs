@@ -90,6 +90,8 @@ fn print_phases(what: &str, phases: &Phases, runs: usize) {
         "main",
         "open",
         "precheck",
+        "checkpoint",
+        "loaded_id",
         "journal",
         "unload",
         "load",
@@ -97,6 +99,7 @@ fn print_phases(what: &str, phases: &Phases, runs: usize) {
         "commit",
         "placement",
         "audit",
+        "record",
     ];
     let mut row = Vec::new();
     let mut sum = 0;
