@@ -8,7 +8,8 @@
 #   make kernel     build or find the cached reference kernel
 #   make tools      release build of milspecctl and milspecd for this host
 #   make guest-bins static binaries for the VM (tools + in-guest tests)
-#   make bench      deployment benchmark in the VM (bare swap vs milspecctl rollback)
+#   make bench      deployment benchmark in the VM (bare syscalls vs milspecctl load/rollback,
+#                   phases, store scaling) and audit verify scaling; plots in target/bench/
 #   make system-test full-system tier: Debian + systemd in the VM, milspecd as a service
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
 #   make deb        Debian packages milspec-dkms and milspec-tools in target/deb/
@@ -30,7 +31,7 @@ SHELL := /bin/bash
 	fleet-deps fleet-unit fleet-test fleet-bench fleet-rollout fleet-rollback fleet-preflight
 
 help:
-	@sed -n '4,23p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,24p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -93,8 +94,13 @@ fleet-preflight:
 	@scripts/fleet.sh preflight -i "$(INVENTORY)" -e milspec_fleet_version="$(VERSION)" \
 		$(if $(MODULE),-e milspec_fleet_module_file="$(abspath $(MODULE))") $(FLEET_ARGS)
 
+# The VM figures (ratios, phases, store curves), then the plots and the host-side
+# audit verify curve; everything under target/bench/.
 bench:
-	@tests/vm/run --no-load -- milspec-guest-tests bench
+	@mkdir -p target/bench
+	@set -o pipefail; tests/vm/run --no-load --timeout 1200 -- milspec-guest-tests bench | tee target/bench/vm.txt
+	@cargo run -q --release --locked -p milspec-host --example bench_curves -- store target/bench/vm.txt
+	@cargo run -q --release --locked -p milspec-host --example bench_curves -- audit
 
 FUZZ_ITERS ?= 500000000
 fuzz:

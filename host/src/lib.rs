@@ -16,6 +16,7 @@ pub mod kmod;
 pub mod modfile;
 pub mod ops;
 pub mod paths;
+pub mod phases;
 pub mod snapshot;
 pub mod status;
 pub mod store;

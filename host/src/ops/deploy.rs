@@ -4,6 +4,7 @@
 use super::{append, open_store};
 use crate::audit::Action;
 use crate::error::{Error, ErrorKind};
+use crate::phases;
 use crate::store::{Store, StoreId};
 use crate::txn::{self, Check, Deployment, Host, State, TxnError};
 use std::collections::BTreeMap;
@@ -124,29 +125,37 @@ fn run_deployment(
         Err(e) => Some(e.to_string()),
         Ok(_) => detail,
     };
-    append(
-        root,
-        Action {
-            action: action.as_str().into(),
-            result: result_word.into(),
-            deployment_id: deployment_id.clone(),
-            component_versions: versions,
-            rollback_occurred: rollback,
-            duration_seconds,
-            detail,
-        },
-    )?;
+    phases::time("audit", || {
+        append(
+            root,
+            Action {
+                action: action.as_str().into(),
+                result: result_word.into(),
+                deployment_id: deployment_id.clone(),
+                component_versions: versions,
+                rollback_occurred: rollback,
+                duration_seconds,
+                detail,
+            },
+        )
+    })?;
     let outcome = result?;
     let previous = match &outcome {
         Deployment::Deployed { from, .. } => from.clone(),
         Deployment::RolledBack { restored, .. } => Some(restored.clone()),
         Deployment::NothingToDo { .. } => None,
     };
+    let (version, release) = phases::time("record", || {
+        (
+            store.manifest(id).ok().map(|m| m.module_version),
+            host.release(),
+        )
+    });
     Ok(DeploymentRecord {
         action,
         store_id: id.clone(),
-        version: store.manifest(id).ok().map(|m| m.module_version),
-        release: host.release(),
+        version,
+        release,
         previous,
         deployment_id,
         outcome,

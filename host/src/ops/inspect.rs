@@ -54,11 +54,7 @@ pub struct History {
 pub fn history(root: &Path) -> Result<History, Error> {
     let log = audit_log(root);
     let lines = log.verify()?;
-    let text = std::fs::read_to_string(log.path()).unwrap_or_default();
-    let records = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let records = log.records()?;
     Ok(History { records, lines })
 }
 

@@ -39,6 +39,10 @@ pub(crate) struct Opened {
 /// Opens the store and finishes or undoes an interrupted operation (recording
 /// that in the audit log).
 pub(crate) fn open_store(root: &Path) -> Result<Opened, Error> {
+    crate::phases::time("open", || open_store_inner(root))
+}
+
+fn open_store_inner(root: &Path) -> Result<Opened, Error> {
     let store = Store::open(root)?;
     let mut note = match store.recover()? {
         Recovery::Clean => None,

@@ -30,7 +30,9 @@ pub use id::{compare_versions, dkms_id, EntryId, StoreId};
 pub use journal::{Journal, Recovery};
 pub use manifest::{read_manifest, Manifest};
 
+#[cfg(test)]
 use crate::modfile;
+use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -103,20 +105,28 @@ impl Store {
 
     /// Checks an installed entry's file against its manifest.
     pub fn verify_entry(&self, id: &StoreId) -> Result<Manifest, StoreError> {
+        self.verify_entry_bytes(id).map(|(m, _)| m)
+    }
+
+    /// As [`Store::verify_entry`], also returning the file's bytes as checked,
+    /// so that callers use what was hashed instead of reading it again. The
+    /// SHA-256 and size are compared with the manifest; everything else the
+    /// manifest says was read from these same bytes at install time.
+    pub fn verify_entry_bytes(&self, id: &StoreId) -> Result<(Manifest, Vec<u8>), StoreError> {
         let m = self.manifest(id)?;
         let corrupt = |reason: String| StoreError::Corrupt {
             id: id.to_string(),
             reason,
         };
         let bytes = fs::read(self.ko_path(id)).map_err(|e| corrupt(format!("{KO_NAME}: {e}")))?;
-        let found = modfile::inspect(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        if found.sha256 != m.sha256 || found.size != m.size {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        if sha256 != m.sha256 || bytes.len() as u64 != m.size {
             return Err(corrupt(format!(
-                "sha256 {} does not match the manifest's {}",
-                found.sha256, m.sha256
+                "sha256 {sha256} does not match the manifest's {}",
+                m.sha256
             )));
         }
-        Ok(m)
+        Ok((m, bytes))
     }
 
     /// Installed entries, oldest first by version number (then by id, so the

@@ -161,7 +161,7 @@ pub fn verify(store: &Store, host: &Host, audit: &AuditLog) -> Result<Vec<Check>
         return Ok(out);
     };
     out.push(check("deployed", true, true, format!("current {cur}")));
-    match store.verify_entry(&cur) {
+    match crate::phases::time("file_hash", || store.verify_entry(&cur)) {
         Ok(m) => {
             out.push(check(
                 "file_hash",
@@ -173,10 +173,12 @@ pub fn verify(store: &Store, host: &Host, audit: &AuditLog) -> Result<Vec<Check>
         }
         Err(e) => out.push(check("file_hash", false, true, e.to_string())),
     }
-    out.push(match audit.verify() {
-        Ok(n) => check("audit_log", true, true, format!("{n} lines, chain intact")),
-        Err(e) => check("audit_log", false, true, e.to_string()),
-    });
+    out.push(
+        match crate::phases::time("audit_verify", || audit.verify()) {
+            Ok(n) => check("audit_log", true, true, format!("{n} lines, chain intact")),
+            Err(e) => check("audit_log", false, true, e.to_string()),
+        },
+    );
     Ok(out)
 }
 

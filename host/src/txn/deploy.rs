@@ -4,9 +4,10 @@
 use super::checks::{all_ok, check, verify_loaded, vermagic_check, Check};
 use super::error::TxnError;
 use super::host::Host;
-use super::placement::place_for_modprobe;
+use super::placement::place_module;
 use super::state::State;
 use crate::kmod;
+use crate::phases;
 use crate::store::{compare_versions, Journal, Manifest, Store, StoreId};
 use serde::Serialize;
 
@@ -103,7 +104,8 @@ pub fn deploy(
     id: &StoreId,
     params: &[String],
 ) -> Result<Deployment, TxnError> {
-    let manifest = store.verify_entry(id)?;
+    // Hashed once: the placement below writes these same bytes.
+    let (manifest, bytes) = phases::time("precheck", || store.verify_entry_bytes(id))?;
     let release = host.release();
     let vm = vermagic_check(&manifest.kernel_release, &release);
     if !vm.ok {
@@ -111,7 +113,7 @@ pub fn deploy(
     }
     kmod::param_string(params).map_err(|e| TxnError::Refused(e.to_string()))?;
     // Checkpoint.
-    let before = host.loaded();
+    let before = phases::time("checkpoint", || host.loaded());
     if let Some(l) = &before {
         if l.pinned {
             return Err(TxnError::Refused(
@@ -127,28 +129,32 @@ pub fn deploy(
         }
     }
     let mut state = State::read(store)?;
-    let from = before
-        .as_ref()
-        .and_then(|l| l.version.as_deref())
-        .map(|v| loaded_id(store, host, &state, v, &release));
+    let from = phases::time("loaded_id", || {
+        before
+            .as_ref()
+            .and_then(|l| l.version.as_deref())
+            .map(|v| loaded_id(store, host, &state, v, &release))
+    });
     let from_params = before.map(|l| l.params).unwrap_or_default();
     let dep_id = deployment_id(&state);
-    store.write_journal(&Journal::Load {
-        deployment_id: dep_id.clone(),
-        from: from.clone(),
-        from_params: from_params.clone(),
-        to: id.clone(),
+    phases::time("journal", || {
+        store.write_journal(&Journal::Load {
+            deployment_id: dep_id.clone(),
+            from: from.clone(),
+            from_params: from_params.clone(),
+            to: id.clone(),
+        })
     })?;
 
     if from.is_some() {
-        if let Err(e) = kmod::unload(milspec_abi::MODULE_NAME) {
+        if let Err(e) = phases::time("unload", || kmod::unload(milspec_abi::MODULE_NAME)) {
             store.clear_journal()?;
             return Err(TxnError::Failed(format!(
                 "could not unload the current module: {e}"
             )));
         }
     }
-    let failure = match kmod::load_file(&store.ko_path(id), params) {
+    let failure = match phases::time("load", || kmod::load_file(&store.ko_path(id), params)) {
         Err(e) => Some(e.to_string()),
         Ok(()) => {
             // Loading an unsigned out-of-tree module taints by itself (O, E); what
@@ -157,7 +163,7 @@ pub fn deploy(
                 taint_at_load: host.taint(),
                 ..state.clone()
             };
-            let checks = verify_loaded(host, &manifest, &st);
+            let checks = phases::time("verify", || verify_loaded(host, &manifest, &st));
             if all_ok(&checks) {
                 if from.as_ref() != Some(id) {
                     state.previous = from.clone();
@@ -167,13 +173,17 @@ pub fn deploy(
                 state.deployments += 1;
                 state.deployment_id = Some(dep_id.clone());
                 state.taint_at_load = st.taint_at_load;
-                state.write(store)?;
-                store.clear_journal()?;
+                phases::time("commit", || {
+                    state.write(store)?;
+                    store.clear_journal()
+                })?;
                 let mut checks = checks;
-                checks.push(match place_for_modprobe(store, id, &release) {
-                    Ok(d) => check("modprobe_placement", true, false, d),
-                    Err(e) => check("modprobe_placement", false, false, e.to_string()),
-                });
+                checks.push(
+                    match phases::time("placement", || place_module(store, &bytes, &release)) {
+                        Ok(d) => check("modprobe_placement", true, false, d),
+                        Err(e) => check("modprobe_placement", false, false, e.to_string()),
+                    },
+                );
                 return Ok(Deployment::Deployed {
                     deployment_id: dep_id,
                     from,

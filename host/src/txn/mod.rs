@@ -22,7 +22,7 @@ pub use checks::{all_ok, preflight, verify, verify_loaded, vermagic_check, Check
 pub use deploy::{deploy, rollback_target, Deployment};
 pub use error::TxnError;
 pub use host::{Host, Loaded};
-pub use placement::{place_for_modprobe, PlacementError};
+pub use placement::{depmod_key, place_for_modprobe, place_module, PlacementError};
 pub use reconcile::reconcile;
 pub use state::State;
 
