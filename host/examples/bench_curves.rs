@@ -150,21 +150,21 @@ fn out_dir() -> std::path::PathBuf {
     d
 }
 
-fn audit(max: u64) -> Result<(), String> {
+fn audit(max: u64) -> Result<(), Box<dyn std::error::Error>> {
     // Wall time depends on what else the (shared) host runs; CPU time (all
     // threads, from /proc/self/stat) much less: both are printed.
     println!("# audit-verify lines wall_s lines_per_wall_s cpu_s lines_per_cpu_s runs");
     let mut points = Vec::new();
     let mut n = 1000;
     while n <= max {
-        let dir = tempfile_dir().map_err(|e| e.to_string())?;
-        write_log(&dir, n).map_err(|e| e.to_string())?;
+        let dir = tempfile_dir()?;
+        write_log(&dir, n)?;
         let log = AuditLog::new(&dir);
         let (mut runs, cpu0, t) = (0u32, cpu_secs(), Instant::now());
         while runs == 0 || t.elapsed().as_secs_f64() < 0.5 {
-            let got = log.verify().map_err(|e| e.to_string())?;
+            let got = log.verify()?;
             if got != n {
-                return Err(format!("verified {got} lines, wrote {n}"));
+                return Err(format!("verified {got} lines, wrote {n}").into());
             }
             runs += 1;
         }
@@ -188,8 +188,7 @@ fn audit(max: u64) -> Result<(), String> {
             "ms",
             &[("audit verify", points)],
         ),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     println!("# plot: {}", path.display());
     Ok(())
 }
@@ -212,8 +211,8 @@ fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
     Ok(d)
 }
 
-fn store(file: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+fn store(file: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(file)?;
     let mut cols: [Vec<(f64, f64)>; 3] = Default::default();
     for l in text.lines() {
         let w: Vec<&str> = l.split_whitespace().collect();
@@ -227,7 +226,7 @@ fn store(file: &Path) -> Result<(), String> {
         }
     }
     if cols[0].is_empty() {
-        return Err(format!("{}: no '# curve-store' rows", file.display()));
+        return Err(format!("{}: no '# curve-store' rows", file.display()).into());
     }
     let [list, load, verify] = cols;
     let path = out_dir().join("store_scaling.svg");
@@ -239,8 +238,7 @@ fn store(file: &Path) -> Result<(), String> {
             "ms",
             &[("list", list), ("load", load), ("verify", verify)],
         ),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     println!("# plot: {}", path.display());
     Ok(())
 }
