@@ -389,8 +389,11 @@ fn slow_metrics_clients_do_not_stall_the_loop() {
         .collect();
     eprintln!("watchdog gaps (ms): {gaps:?}");
     let worst = gaps.iter().copied().max().unwrap_or(u128::MAX);
+    // Bounds far from both sides: a loop that serves HTTP itself stalls for a
+    // second per silent client (0 pings in the window, measured), while a busy
+    // shared host can delay a healthy loop by a few hundred ms.
     assert!(
-        pings.len() >= 10 && worst < 3 * WATCHDOG_PERIOD.as_millis(),
+        pings.len() >= 5 && worst < 1500,
         "{} pings in {WINDOW:?} (period {WATCHDOG_PERIOD:?}), worst gap {worst} ms",
         pings.len()
     );
@@ -400,17 +403,14 @@ fn slow_metrics_clients_do_not_stall_the_loop() {
         "SIGHUP answered: RELOADING=1 after {:?}, READY=1 after {reload:?}",
         reloading_at.unwrap() - hup
     );
-    assert!(
-        reload < Duration::from_millis(500),
-        "reload took {reload:?}"
-    );
+    assert!(reload < Duration::from_secs(2), "reload took {reload:?}");
 
     let (scraped, took) = scrape.join().unwrap();
     let scraped = scraped.unwrap();
     eprintln!("scrape with slow clients connected took {took:?}");
     assert!(scraped.starts_with("HTTP/1.1 200 OK"), "{scraped}");
     assert!(scraped.contains("\nmilspec_module_loaded 0\n"), "{scraped}");
-    assert!(took < Duration::from_secs(1), "scrape took {took:?}");
+    assert!(took < Duration::from_secs(2), "scrape took {took:?}");
 
     let huge = huge.join().unwrap();
     assert!(
