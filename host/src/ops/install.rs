@@ -54,18 +54,7 @@ pub fn install_from_dkms(
     let opened = open_store(root)?;
     let build = match find_build(&tree, &kernel, package_version) {
         Ok(b) => b,
-        Err(e) => {
-            let f = Error::from(e);
-            record(
-                root,
-                "install",
-                "failed",
-                BTreeMap::new(),
-                0.0,
-                Some(f.message.clone()),
-            )?;
-            return Err(f);
-        }
+        Err(e) => return Err(failed_install(root, 0.0, Error::from(e))?),
     };
     let path = build.path.clone();
     install_into(
@@ -141,17 +130,20 @@ fn install_into(
                 repaired,
             })
         }
-        Err(e) => {
-            let f = Error::from(e);
-            record(
-                root,
-                "install",
-                "failed",
-                BTreeMap::new(),
-                secs,
-                Some(f.message.clone()),
-            )?;
-            Err(f)
-        }
+        Err(e) => Err(failed_install(root, secs, Error::from(e))?),
     }
+}
+
+/// Records a failed install in the audit log; returns the failure to report
+/// (or the audit log's own error, which then comes first).
+fn failed_install(root: &Path, secs: f64, failure: Error) -> Result<Error, Error> {
+    record(
+        root,
+        "install",
+        "failed",
+        BTreeMap::new(),
+        secs,
+        Some(failure.message.clone()),
+    )?;
+    Ok(failure)
 }
