@@ -17,7 +17,8 @@
 #            LLVM=-14 (scripts/module.sh --variant kasan passes it).
 #   lean     milspec alone: no debugging, nothing for systemd. The DKMS test's second
 #            release (--localversion -upgrade) only has to prove a rebuild and a
-#            load, so it is built without any debugging (735 s here against 1765 s for the default kernel, both on a loaded host).
+#            load, so it has no debugging (cold: 735 s against 1765 s for the
+#            default kernel, both measured on a loaded host).
 #   norust   tests/kernel/norust.config, configured but not built: the DKMS test
 #            shows that DKMS skips a kernel without CONFIG_RUST.
 # Prints the kernel tree (KDIR) on stdout; progress goes to stderr.
