@@ -42,6 +42,17 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+# copy_module_sources DIR: what Kbuild compiles, so a variant or a test version
+# builds in its own directory. A stale abi/src/uapi.rs (before the split) goes.
+copy_module_sources() {
+	rm -f "$1/abi/src/uapi.rs" "$1"/abi/src/uapi/*.rs
+	mkdir -p "$1/abi/src/uapi" "$1/smbios/src" "$1/kmod"
+	cp "$root/Kbuild" "$1/"
+	cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$1/kmod/"
+	cp "$root"/abi/src/uapi/*.rs "$1/abi/src/uapi/"
+	cp "$root/smbios/src/dell.rs" "$1/smbios/src/"
+}
+
 src=$root
 if [ -z "${KDIR:-}" ]; then
 	"$here/deps.sh" --quiet
@@ -52,12 +63,7 @@ if [ -z "${KDIR:-}" ]; then
 		cp "$root"/tests/modules/Kbuild "$root"/tests/modules/*.rs "$src/"
 	elif [ "$variant" != default ]; then
 		src=$root/target/kmod/$variant
-		mkdir -p "$src/abi/src/uapi" "$src/smbios/src" "$src/kmod"
-		cp "$root/Kbuild" "$src/"
-		cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$src/kmod/"
-		rm -f "$src/abi/src/uapi.rs" "$src"/abi/src/uapi/*.rs
-		cp "$root"/abi/src/uapi/*.rs "$src/abi/src/uapi/"
-		[ ! -f "$root/smbios/src/dell.rs" ] || cp "$root/smbios/src/dell.rs" "$src/smbios/src/"
+		copy_module_sources "$src"
 	fi
 fi
 [ -f "$KDIR/Makefile" ] || { echo "module: KDIR=$KDIR is not a kernel tree" >&2; exit 1; }
@@ -84,12 +90,7 @@ if [ $test_versions -eq 1 ]; then
 	for spec in 1.0.0: 1.0.1: 1.0.2:fail; do
 		ver=${spec%%:*}
 		dir=$root/target/test-versions/src-$variant-$ver
-		mkdir -p "$dir/abi/src/uapi" "$dir/smbios/src" "$dir/kmod"
-		cp "$root/Kbuild" "$dir/"
-		cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$dir/kmod/"
-		rm -f "$dir/abi/src/uapi.rs" "$dir"/abi/src/uapi/*.rs
-		cp "$root"/abi/src/uapi/*.rs "$dir/abi/src/uapi/"
-		cp "$root/smbios/src/dell.rs" "$dir/smbios/src/"
+		copy_module_sources "$dir"
 		if [ "${spec#*:}" = fail ]; then
 			MILSPEC_TEST_VERSION=$ver MILSPEC_TEST_FAIL_INIT=1 kbuild "$dir"
 		else
