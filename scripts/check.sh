@@ -80,7 +80,7 @@ fi
 echo "# cargo test: $host_pass passed, $host_fail failed ($((SECONDS - t0)) s)"
 tap_add "$host_pass" "$host_fail"
 
-echo "# kernels and module (cold kernel builds take ~5 + ~8 min, then they are cached)"
+echo "# kernels and module (cold: the default and the KASAN debug kernels, each timed below; then cached)"
 step "reference kernel, gcc + lockdep/KFENCE (scripts/kernel.sh)" scripts/kernel.sh || summary
 step "reference kernel, clang + KASAN (scripts/kernel.sh --variant kasan)" scripts/kernel.sh --variant kasan || summary
 step "dell_milspec.ko builds with CLIPPY=1, warnings as errors (gcc kernel)" scripts/module.sh || summary
@@ -104,7 +104,7 @@ counted_suite tests/vm/suite
 echo "# real Dell firmware: one boot per machine of ../shared/fixtures/dell-smbios (tests/vm/firmware)"
 counted_suite tests/vm/firmware
 
-echo "# DKMS (tests/dkms/run: Debian's dkms in a temporary tree; a cold run builds the -upgrade kernel, ~5-8 min)"
+echo "# DKMS (tests/dkms/run: Debian's dkms in a temporary tree; a cold run builds the lean -upgrade kernel)"
 counted_suite tests/dkms/run
 
 echo "# full-system tier: Debian bookworm, systemd as PID 1 (cold: debootstrap ~1.5 min; the kernel is the default one)"
