@@ -43,6 +43,9 @@ apt_pkgs=(
 	dkms
 	# Full-system tier (scripts/rootfs.sh): debootstrap, and mkfs.ext4 -d for the images.
 	debootstrap e2fsprogs
+	# Measured posture (tests/system with a TPM): Debian's software TPM and the
+	# TCG tools that read PCRs and make and check quotes.
+	swtpm swtpm-tools tpm2-tools
 )
 
 missing=()

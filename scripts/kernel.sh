@@ -24,7 +24,7 @@
 # Prints the kernel tree (KDIR) on stdout; progress goes to stderr.
 #
 # Cache key = source package version + config fragment hash + rustc + bindgen +
-# LOCALVERSION, so a warm run is a directory lookup. A build that is cut off resumes
+# LOCALVERSION + the trusted MOK certificate, so a warm run is a directory lookup. A build that is cut off resumes
 # (make is incremental) on the next run; only a tree with the ".milspec-built" stamp
 # is ever used. The tree is not moved after building: Kbuild records absolute paths.
 set -euo pipefail
@@ -71,9 +71,16 @@ src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
 rustc_version=$(/usr/bin/rustc --version)
 bindgen_version=$("$BINDGEN" --version)
 
+# Every built variant trusts the test DKMS MOK (scripts/test-keys.sh) besides its
+# own build key: CONFIG_SYSTEM_TRUSTED_KEYS, the kernel's extra-certificate option.
+mok_pem=""
+if [ $config_only -eq 0 ]; then
+	mok_pem=$("$here/test-keys.sh")/dkms-mok.pem
+fi
 cc_version=$(if [ ${#llvm[@]} -gt 0 ]; then clang-14 --version | head -n 1; else gcc --version | head -n 1; fi)
 key=$(printf '%s\n' "$src_version" "$(cat "${fragments[@]}" | sha256sum)" "$rustc_version" \
-	"$bindgen_version" "$cc_version" "$variant" "$localversion" | sha256sum | cut -c1-16)
+	"$bindgen_version" "$cc_version" "$variant" "$localversion" \
+	"$( [ -z "$mok_pem" ] || sha256sum <"$mok_pem")" | sha256sum | cut -c1-16)
 suffix=""
 [ "$variant" = default ] || suffix="-$variant"
 name="linux-${src_version%%-*}${localversion}${suffix}-$key"
@@ -102,6 +109,12 @@ fi
 
 cd "$kdir"
 "${KMAKE[@]}" rustavailable >&2
+if [ -n "$mok_pem" ]; then
+	# A path relative to the tree, so the fragment is the same for every tree.
+	cp "$mok_pem" certs/milspec-test-mok.pem
+	echo 'CONFIG_SYSTEM_TRUSTED_KEYS="certs/milspec-test-mok.pem"' >.milspec-trusted-keys.config
+	fragments+=("$kdir/.milspec-trusted-keys.config")
+fi
 if [ ! -f .milspec-configured ]; then
 	log "configuring: tinyconfig + ${fragments[*]##*/}"
 	"${KMAKE[@]}" tinyconfig >/dev/null
