@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make check: every test. Formatting, clippy, host unit tests, the module build
 # (warnings are errors, kernel clippy lints with CLIPPY=1), the Debian packages (lintian, contents) with make
-# install/uninstall, the VM suites and the DKMS test. Prints TAP-style lines per
-# step, each with the seconds it took, and ends with "N passed, N failed" counting
-# host, VM and DKMS tests together.
+# install/uninstall, the fleet controller tests, the VM suites, the DKMS test and the
+# full-system tier. Prints TAP-style lines per step, each with the seconds it took,
+# and ends with "N passed, N failed" counting host, VM and DKMS tests together.
+# The VM tiers run in two parallel lanes (see below).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
@@ -12,7 +13,14 @@ export CARGO_TERM_COLOR=never
 . tests/lib/tap.sh
 
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+lane2_pid=""
+# kill_tree PID: a background lane and the suites and VMs under it.
+kill_tree() {
+	local child
+	for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+	kill "$1" 2>/dev/null
+}
+trap '[ -z "$lane2_pid" ] || kill_tree "$lane2_pid"; rm -rf "$logs"' EXIT
 started=$SECONDS
 
 summary() {
@@ -95,18 +103,34 @@ if step "Debian packages build (scripts/deb.sh)" scripts/deb.sh; then
 	tally tests/host/deb.sh --no-build
 fi
 
-echo "# fleet rollout on the controller: collection, ansible-lint, alert rules, dashboard, playbooks on simulated hosts"
+# The VM tiers run in two lanes at once: each QEMU boot spends most of its time in
+# one emulated CPU, so two boots use both host cores (one lane alone left one idle).
+# Lane 2 runs in the background and its output is shown when it ends; lane 1 streams.
+echo "# VM tiers, two lanes in parallel; lane 2 (initramfs suites) is shown when it ends"
+lane2() {
+	echo "# VM suites"
+	counted_suite tests/vm/suite
+	echo "# real Dell firmware: one boot per machine of ../shared/fixtures/dell-smbios (tests/vm/firmware)"
+	counted_suite tests/vm/firmware
+}
+lane2_log=$logs/lane2.log
+lane2_counts=$logs/lane2-counts
+# A subshell has its own TAP counters: they come back through a counts file.
+(TAP_PASSED=0 TAP_FAILED=0; lane2; tap_write_counts "$lane2_counts") >"$lane2_log" 2>&1 &
+lane2_pid=$!
+
+echo "# lane 1: fleet rollout on the controller: collection, ansible-lint, alert rules, dashboard, playbooks on simulated hosts"
 counted_suite tests/fleet/unit
 
-echo "# VM suites"
-counted_suite tests/vm/suite
-
-echo "# real Dell firmware: one boot per machine of ../shared/fixtures/dell-smbios (tests/vm/firmware)"
-counted_suite tests/vm/firmware
-
-echo "# DKMS (tests/dkms/run: Debian's dkms in a temporary tree; a cold run builds the lean -upgrade kernel)"
+echo "# lane 1: DKMS (tests/dkms/run: Debian's dkms in a temporary tree; a cold run builds the lean -upgrade kernel)"
 counted_suite tests/dkms/run
 
-echo "# full-system tier: Debian bookworm, systemd as PID 1 (cold: debootstrap ~1.5 min; the kernel is the default one)"
+echo "# lane 1: full-system tier: Debian bookworm, systemd as PID 1 (cold: debootstrap ~1.5 min; the kernel is the default one)"
 counted_suite tests/system/suite
+
+echo "# lane 1 done; waiting for lane 2"
+wait "$lane2_pid"
+lane2_pid=""
+cat "$lane2_log"
+tap_read_counts "$lane2_counts"
 summary
