@@ -53,6 +53,12 @@ copy_module_sources() {
 	cp "$root/smbios/src/dell.rs" "$1/smbios/src/"
 }
 
+# One build at a time per checkout: make check runs VM suites in parallel lanes, and
+# two Kbuild runs in the same module directory would trample each other's objects.
+mkdir -p "$root/target"
+exec 8>"$root/target/.module-build.lock"
+flock 8
+
 src=$root
 if [ -z "${KDIR:-}" ]; then
 	"$here/deps.sh" --quiet
