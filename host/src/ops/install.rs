@@ -2,10 +2,10 @@
 
 use super::{open_store, record};
 use crate::dkms::{find_build, DkmsBuild};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::modfile;
 use crate::store::{EntryId, Manifest, Store, StoreError};
-use crate::txn::Host;
+use crate::txn::{self, Host, Verdict};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -94,6 +94,25 @@ fn dkms_vermagic_agrees(file: &Path, dkms: Option<&DkmsBuild>) -> Result<(), Sto
     })
 }
 
+/// A module for the running kernel whose signature the kernel refuses (or
+/// certainly would) is not stored: it could never be loaded here. A module for
+/// another kernel is that kernel's business.
+fn signature_refusal(file: &Path) -> Option<Error> {
+    let host = Host::real();
+    let bytes = std::fs::read(file).ok()?;
+    let m = modfile::inspect(&bytes).ok()?;
+    if modfile::vermagic_release(&m.vermagic) != host.release() {
+        return None;
+    }
+    match txn::gate(&host, file) {
+        Verdict::Rejected(why) => Some(Error::new(
+            ErrorKind::SignatureRejected,
+            format!("{} not installed: {why}", file.display()),
+        )),
+        _ => None,
+    }
+}
+
 fn install_into(
     root: &Path,
     store: &Store,
@@ -104,6 +123,13 @@ fn install_into(
     dkms: Option<DkmsBuild>,
 ) -> Result<Installed, Error> {
     let start = Instant::now();
+    if let Some(refusal) = signature_refusal(file) {
+        return Err(failed_install(
+            root,
+            start.elapsed().as_secs_f64(),
+            refusal,
+        )?);
+    }
     let result = dkms_vermagic_agrees(file, dkms.as_ref()).and_then(|()| {
         store.install_as(
             file,

@@ -192,11 +192,26 @@ pub(super) fn rollback(root: &Path, to: Option<&StoreId>, allow_older: bool) -> 
     deployment(ops::rollback(root, to, allow_older)?)
 }
 
-/// `verify` or `preflight` results; a failed mandatory check exits `fail_code`.
+/// `verify` or `preflight` results; a failed mandatory check exits `fail_code`
+/// (or its kind's code). A failure with a kind adds `error.kind` to the JSON.
 fn checked(c: Checked, name: &str, fail_code: i32) -> CmdResult {
+    let mut json = json!({ "ok": c.ok, "checks": c.checks, "repaired": c.repaired });
+    if let Some(kind) = c.kind {
+        let failed: Vec<String> = c
+            .checks
+            .iter()
+            .filter(|k| !k.ok && k.mandatory)
+            .map(|k| format!("{}: {}", k.name, k.detail))
+            .collect();
+        json["error"] = json!({ "kind": kind.as_str(), "message": failed.join("; ") });
+    }
     Ok(Outcome {
-        code: if c.ok { exit::OK } else { fail_code },
-        json: json!({ "ok": c.ok, "checks": c.checks, "repaired": c.repaired }),
+        code: match (c.ok, c.kind) {
+            (true, _) => exit::OK,
+            (false, Some(k)) => k.exit_code(),
+            (false, None) => fail_code,
+        },
+        json,
         text: with_note(
             format!(
                 "{name}: {}\n{}",
