@@ -16,7 +16,7 @@
 # --test-versions builds dell_milspec as versions 1.0.0, 1.0.1 and a 1.0.2 whose
 # init fails (build-time knobs MILSPEC_TEST_VERSION / MILSPEC_TEST_FAIL_INIT, for
 # the store and rollback tests) into target/test-versions/<variant>/<version>.ko,
-# plus signed copies of 1.0.1: 1.0.1-signed.ko (the kernel tree's build key),
+# plus signed copies: 1.0.0-signed.ko and 1.0.1-signed.ko (the kernel tree's build key),
 # 1.0.1-mok.ko (the test DKMS MOK of scripts/test-keys.sh), 1.0.1-untrusted.ko (a
 # key no test kernel trusts) and 1.0.1-flipped.ko (1.0.1-signed.ko with one byte in
 # the middle of the module inverted), and prints that directory.
@@ -113,8 +113,10 @@ if [ $test_versions -eq 1 ]; then
 	# key no kernel trusts, and a build-key copy with one byte of the module body
 	# flipped after signing.
 	keys=$("$here/test-keys.sh")
-	sign() { "$KDIR/scripts/sign-file" sha512 "$1" "$2" "$out/1.0.1.ko" "$out/$3"; }
-	sign "$KDIR/certs/signing_key.pem" "$KDIR/certs/signing_key.x509" 1.0.1-signed.ko
+	sign() { "$KDIR/scripts/sign-file" sha512 "$1" "$2" "$out/${3%%-*}.ko" "$out/$3"; }
+	for v in 1.0.0 1.0.1; do
+		sign "$KDIR/certs/signing_key.pem" "$KDIR/certs/signing_key.x509" "$v-signed.ko"
+	done
 	sign "$keys/dkms-mok.key" "$keys/dkms-mok.pem" 1.0.1-mok.ko
 	sign "$keys/untrusted.key" "$keys/untrusted.pem" 1.0.1-untrusted.ko
 	cp "$out/1.0.1-signed.ko" "$out/1.0.1-flipped.ko"

@@ -20,15 +20,22 @@ pub struct Installed {
     pub repaired: Option<String>,
 }
 
-/// `install FILE`: stored under the module's version.
-pub fn install(root: &Path, file: &Path, reinstall: bool) -> Result<Installed, Error> {
+/// `install FILE`: stored under the module's version. With `check_sig`, a module
+/// for the running kernel whose signature it refuses is not stored
+/// (`signature_rejected`).
+pub fn install(
+    root: &Path,
+    file: &Path,
+    reinstall: bool,
+    check_sig: bool,
+) -> Result<Installed, Error> {
     let opened = open_store(root)?;
     install_into(
         root,
         &opened.store,
         opened.repaired,
         file,
-        reinstall,
+        (reinstall, check_sig),
         EntryId::Version,
         None,
     )
@@ -44,6 +51,7 @@ pub fn install_from_dkms(
     kernel: Option<&str>,
     package_version: Option<&str>,
     reinstall: bool,
+    check_sig: bool,
 ) -> Result<Installed, Error> {
     let tree = tree
         .map(Path::to_path_buf)
@@ -62,7 +70,7 @@ pub fn install_from_dkms(
         &opened.store,
         opened.repaired,
         &path,
-        reinstall,
+        (reinstall, check_sig),
         EntryId::VersionAndKernel,
         Some(build),
     )
@@ -118,12 +126,12 @@ fn install_into(
     store: &Store,
     repaired: Option<String>,
     file: &Path,
-    reinstall: bool,
+    (reinstall, check_sig): (bool, bool),
     naming: EntryId,
     dkms: Option<DkmsBuild>,
 ) -> Result<Installed, Error> {
     let start = Instant::now();
-    if let Some(refusal) = signature_refusal(file) {
+    if let Some(refusal) = check_sig.then(|| signature_refusal(file)).flatten() {
         return Err(failed_install(
             root,
             start.elapsed().as_secs_f64(),

@@ -11,8 +11,8 @@ use milspec_host::txn::Deployment;
 use serde_json::json;
 use std::path::Path;
 
-pub(super) fn install(root: &Path, file: &Path, reinstall: bool) -> CmdResult {
-    installed(ops::install(root, file, reinstall)?)
+pub(super) fn install(root: &Path, file: &Path, reinstall: bool, check_sig: bool) -> CmdResult {
+    installed(ops::install(root, file, reinstall, check_sig)?)
 }
 
 pub(super) fn install_from_dkms(
@@ -21,6 +21,7 @@ pub(super) fn install_from_dkms(
     kernel: Option<&str>,
     package_version: Option<&str>,
     reinstall: bool,
+    check_sig: bool,
 ) -> CmdResult {
     installed(ops::install_from_dkms(
         root,
@@ -28,6 +29,7 @@ pub(super) fn install_from_dkms(
         kernel,
         package_version,
         reinstall,
+        check_sig,
     )?)
 }
 
