@@ -56,7 +56,7 @@ t_out "load 1.0.0 (signed)" 'load: none -> 1.0.0' milspecctl load 1.0.0
 # --- 1.0.0 is loaded: every refusal keeps it ---
 # kept NAME: 1.0.0 still runs, no journal, state.json unchanged.
 kept() {
-	t_out "$1: milspecctl status still shows 1.0.0" '1\.0\.0' milspecctl status
+	t_out "$1: milspecctl status still shows 1.0.0" '^dell_milspec 1\.0\.0 ' milspecctl status
 	t "$1: no store journal" test ! -e "$J"
 	t_out "$1: state.json current is 1.0.0" '"current": "1.0.0"' cat /var/lib/milspec/state.json
 }
