@@ -16,8 +16,10 @@
 # --test-versions builds dell_milspec as versions 1.0.0, 1.0.1 and a 1.0.2 whose
 # init fails (build-time knobs MILSPEC_TEST_VERSION / MILSPEC_TEST_FAIL_INIT, for
 # the store and rollback tests) into target/test-versions/<variant>/<version>.ko,
-# plus 1.0.1-signed.ko signed with the kernel tree's build key, and prints that
-# directory.
+# plus signed copies: 1.0.0-signed.ko and 1.0.1-signed.ko (the kernel tree's build key),
+# 1.0.1-mok.ko (the test DKMS MOK of scripts/test-keys.sh), 1.0.1-untrusted.ko (a
+# key no test kernel trusts) and 1.0.1-flipped.ko (1.0.1-signed.ko with one byte in
+# the middle of the module inverted), and prints that directory.
 #
 # With KDIR set, builds against that tree at the repository root (what `make` and
 # DKMS do). Without it, builds against the reference kernel of the variant: the
@@ -51,6 +53,14 @@ copy_module_sources() {
 	cp "$root"/kmod/*.rs "$root"/kmod/*.c "$root"/kmod/*.h "$1/kmod/"
 	cp "$root"/abi/src/uapi/*.rs "$1/abi/src/uapi/"
 	cp "$root/smbios/src/dell.rs" "$1/smbios/src/"
+}
+
+# flip_byte FILE OFFSET: inverts the bits of one byte in place.
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
+	# shellcheck disable=SC2059 # the format is the octal escape of the new byte
+	printf "\\$(printf %03o $((b ^ 0xff)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
 # One build at a time per checkout: make check runs VM suites in parallel lanes, and
@@ -104,9 +114,19 @@ if [ $test_versions -eq 1 ]; then
 		fi
 		cp "$dir/dell_milspec.ko" "$out/$ver.ko"
 	done
-	# 1.0.1 signed with the test kernel's own build key (as DKMS would with a MOK).
-	"$KDIR/scripts/sign-file" sha512 "$KDIR/certs/signing_key.pem" "$KDIR/certs/signing_key.x509" \
-		"$out/1.0.1.ko" "$out/1.0.1-signed.ko"
+	# Signed copies of 1.0.1 for the signature-enforcement tests: the kernel's own
+	# build key, the test DKMS MOK (trusted through CONFIG_SYSTEM_TRUSTED_KEYS), a
+	# key no kernel trusts, and a build-key copy with one byte of the module body
+	# flipped after signing.
+	keys=$("$here/test-keys.sh")
+	sign() { "$KDIR/scripts/sign-file" sha512 "$1" "$2" "$out/${3%%-*}.ko" "$out/$3"; }
+	for v in 1.0.0 1.0.1; do
+		sign "$KDIR/certs/signing_key.pem" "$KDIR/certs/signing_key.x509" "$v-signed.ko"
+	done
+	sign "$keys/dkms-mok.key" "$keys/dkms-mok.pem" 1.0.1-mok.ko
+	sign "$keys/untrusted.key" "$keys/untrusted.pem" 1.0.1-untrusted.ko
+	cp "$out/1.0.1-signed.ko" "$out/1.0.1-flipped.ko"
+	flip_byte "$out/1.0.1-flipped.ko" $(($(stat -c %s "$out/1.0.1.ko") / 2))
 	echo "$out"
 	exit 0
 fi

@@ -56,11 +56,15 @@ pub enum ErrorKind {
     Refused,
     /// A deployment failed beyond automatic repair (`load_failed`, 1).
     LoadFailed,
+    /// The kernel enforces module signatures and refuses (or certainly would
+    /// refuse) this module's: unsigned, unknown key, or a signature that does not
+    /// verify. Nothing was unloaded (`signature_rejected`, 6).
+    SignatureRejected,
 }
 
 impl ErrorKind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::Usage,
         ErrorKind::InvalidArgument,
         ErrorKind::Io,
@@ -79,6 +83,7 @@ impl ErrorKind {
         ErrorKind::DkmsNotBuilt,
         ErrorKind::Refused,
         ErrorKind::LoadFailed,
+        ErrorKind::SignatureRejected,
     ];
 
     /// The JSON `error.kind` string.
@@ -101,6 +106,7 @@ impl ErrorKind {
             ErrorKind::DkmsNotBuilt => "dkms_not_built",
             ErrorKind::Refused => "refused",
             ErrorKind::LoadFailed => "load_failed",
+            ErrorKind::SignatureRejected => "signature_rejected",
         }
     }
 
@@ -111,7 +117,7 @@ impl ErrorKind {
             ErrorKind::NotLoaded => exit::NOT_LOADED,
             ErrorKind::AlreadyInstalled => exit::NOTHING_TO_DO,
             ErrorKind::StoreCorrupt | ErrorKind::Audit => exit::VERIFY_FAILED,
-            ErrorKind::Refused => exit::REFUSED,
+            ErrorKind::Refused | ErrorKind::SignatureRejected => exit::REFUSED,
             ErrorKind::Io
             | ErrorKind::StatusParse
             | ErrorKind::DeviceUnavailable
@@ -236,6 +242,7 @@ impl From<TxnError> for Error {
         match e {
             TxnError::Store(s) => Error::from(s),
             TxnError::Refused(m) => Error::new(ErrorKind::Refused, m),
+            TxnError::SignatureRejected(m) => Error::new(ErrorKind::SignatureRejected, m),
             TxnError::Failed(m) => Error::new(ErrorKind::LoadFailed, m),
         }
     }
@@ -248,7 +255,7 @@ mod tests {
     /// The strings and exit codes are interfaces: this pins every one.
     #[test]
     fn kinds_keep_their_strings_and_exit_codes() {
-        let expected: [(ErrorKind, &str, i32); 18] = [
+        let expected: [(ErrorKind, &str, i32); 19] = [
             (ErrorKind::Usage, "usage", 64),
             (ErrorKind::InvalidArgument, "invalid_argument", 64),
             (ErrorKind::Io, "io", 1),
@@ -267,6 +274,7 @@ mod tests {
             (ErrorKind::DkmsNotBuilt, "dkms_not_built", 1),
             (ErrorKind::Refused, "refused", 6),
             (ErrorKind::LoadFailed, "load_failed", 1),
+            (ErrorKind::SignatureRejected, "signature_rejected", 6),
         ];
         for (kind, s, code) in expected {
             assert_eq!((kind.as_str(), kind.exit_code()), (s, code), "{kind:?}");

@@ -13,6 +13,8 @@ pub const KERNEL_TAINTED: &str = "/proc/sys/kernel/tainted";
 pub const LOCKDOWN: &str = "/sys/kernel/security/lockdown";
 /// `Y` when the kernel only loads signed modules.
 pub const SIG_ENFORCE: &str = "/sys/module/module/parameters/sig_enforce";
+/// The keys the caller may see, with the kernel's trusted keyrings for root.
+pub const PROC_KEYS: &str = "/proc/keys";
 /// Parent of the per-module sysfs directories.
 pub const SYS_MODULE: &str = "/sys/module";
 

@@ -111,7 +111,9 @@ fn run_deployment(
             false,
             None,
         ),
-        Err(TxnError::Refused(_)) => ("refused", BTreeMap::new(), false, None),
+        Err(TxnError::Refused(_) | TxnError::SignatureRejected(_)) => {
+            ("refused", BTreeMap::new(), false, None)
+        }
         Err(_) => ("failed", BTreeMap::new(), false, None),
     };
     let deployment_id = match &result {

@@ -1,17 +1,36 @@
 //! `load --file` and `unload`: the kernel directly, outside the store.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::kmod;
 use crate::modfile;
-use crate::txn::{vermagic_check, Host};
+use crate::txn::{
+    asymmetric_keys, classify, signature_errno, vermagic_check, Enforcement, Host, Verdict,
+};
 use std::path::Path;
 
 /// Loads `file` with `params`. On failure the message says which check the
-/// kernel most likely applied (it only says ENOEXEC for a vermagic mismatch).
+/// kernel most likely applied (it only says ENOEXEC for a vermagic mismatch); a
+/// refused signature is `signature_rejected`.
 pub fn load_file(file: &Path, params: &[String]) -> Result<(), Error> {
     kmod::load_file(file, params).map_err(|e| {
+        let host = Host::real();
+        let enf = Enforcement::read(&host);
+        let sig = e.errno().and_then(|n| signature_errno(n, &enf));
         let mut f = Error::from(e);
-        if let Some(hint) = vermagic_hint(file) {
+        if let Some(why) = sig {
+            f.kind = ErrorKind::SignatureRejected;
+            f.message = format!(
+                "{}; the kernel refuses its signature ({why}; {})",
+                f.message,
+                enf.describe()
+            );
+            if let Some(Verdict::Rejected(seen)) = std::fs::read(file).ok().map(|b| {
+                let keys = std::fs::read_to_string(&host.proc_keys).ok();
+                classify(&b, &enf, keys.map(|k| asymmetric_keys(&k)).as_deref())
+            }) {
+                f.message = format!("{}; {seen}", f.message);
+            }
+        } else if let Some(hint) = vermagic_hint(file) {
             f.message = format!("{}; {hint}", f.message);
         }
         f

@@ -71,6 +71,9 @@ pub struct Checked {
     pub checks: Vec<Check>,
     /// Every mandatory check passed.
     pub ok: bool,
+    /// Why `preflight` failed, as an error kind (`signature_rejected` when the
+    /// kernel refuses the signature, else `refused`); `None` for `verify`.
+    pub kind: Option<ErrorKind>,
     /// What recovery repaired first, if anything.
     pub repaired: Option<String>,
 }
@@ -81,6 +84,7 @@ pub fn verify(root: &Path) -> Result<Checked, Error> {
     let checks = txn::verify(&opened.store, &Host::real(), &audit_log(root))?;
     Ok(Checked {
         ok: txn::all_ok(&checks),
+        kind: None,
         checks,
         repaired: opened.repaired,
     })
@@ -90,8 +94,17 @@ pub fn verify(root: &Path) -> Result<Checked, Error> {
 pub fn preflight(root: &Path, id: Option<&StoreId>) -> Result<Checked, Error> {
     let opened = open_store(root)?;
     let checks = txn::preflight(&opened.store, &Host::real(), id)?;
+    let ok = txn::all_ok(&checks);
+    let sig_failed = checks
+        .iter()
+        .any(|c| c.name == txn::SIGNATURE_CHECK && !c.ok && c.mandatory);
     Ok(Checked {
-        ok: txn::all_ok(&checks),
+        ok,
+        kind: match (ok, sig_failed) {
+            (true, _) => None,
+            (false, true) => Some(ErrorKind::SignatureRejected),
+            (false, false) => Some(ErrorKind::Refused),
+        },
         checks,
         repaired: opened.repaired,
     })

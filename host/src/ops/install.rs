@@ -2,10 +2,10 @@
 
 use super::{open_store, record};
 use crate::dkms::{find_build, DkmsBuild};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::modfile;
 use crate::store::{EntryId, Manifest, Store, StoreError};
-use crate::txn::Host;
+use crate::txn::{self, Host, Verdict};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -20,15 +20,22 @@ pub struct Installed {
     pub repaired: Option<String>,
 }
 
-/// `install FILE`: stored under the module's version.
-pub fn install(root: &Path, file: &Path, reinstall: bool) -> Result<Installed, Error> {
+/// `install FILE`: stored under the module's version. With `check_sig`, a module
+/// for the running kernel whose signature it refuses is not stored
+/// (`signature_rejected`).
+pub fn install(
+    root: &Path,
+    file: &Path,
+    reinstall: bool,
+    check_sig: bool,
+) -> Result<Installed, Error> {
     let opened = open_store(root)?;
     install_into(
         root,
         &opened.store,
         opened.repaired,
         file,
-        reinstall,
+        (reinstall, check_sig),
         EntryId::Version,
         None,
     )
@@ -44,6 +51,7 @@ pub fn install_from_dkms(
     kernel: Option<&str>,
     package_version: Option<&str>,
     reinstall: bool,
+    check_sig: bool,
 ) -> Result<Installed, Error> {
     let tree = tree
         .map(Path::to_path_buf)
@@ -62,7 +70,7 @@ pub fn install_from_dkms(
         &opened.store,
         opened.repaired,
         &path,
-        reinstall,
+        (reinstall, check_sig),
         EntryId::VersionAndKernel,
         Some(build),
     )
@@ -94,16 +102,42 @@ fn dkms_vermagic_agrees(file: &Path, dkms: Option<&DkmsBuild>) -> Result<(), Sto
     })
 }
 
+/// A module for the running kernel whose signature the kernel refuses (or
+/// certainly would) is not stored: it could never be loaded here. A module for
+/// another kernel is that kernel's business.
+fn signature_refusal(file: &Path) -> Option<Error> {
+    let host = Host::real();
+    let bytes = std::fs::read(file).ok()?;
+    let m = modfile::inspect(&bytes).ok()?;
+    if modfile::vermagic_release(&m.vermagic) != host.release() {
+        return None;
+    }
+    match txn::gate(&host, file) {
+        Verdict::Rejected(why) => Some(Error::new(
+            ErrorKind::SignatureRejected,
+            format!("{} not installed: {why}", file.display()),
+        )),
+        _ => None,
+    }
+}
+
 fn install_into(
     root: &Path,
     store: &Store,
     repaired: Option<String>,
     file: &Path,
-    reinstall: bool,
+    (reinstall, check_sig): (bool, bool),
     naming: EntryId,
     dkms: Option<DkmsBuild>,
 ) -> Result<Installed, Error> {
     let start = Instant::now();
+    if let Some(refusal) = check_sig.then(|| signature_refusal(file)).flatten() {
+        return Err(failed_install(
+            root,
+            start.elapsed().as_secs_f64(),
+            refusal,
+        )?);
+    }
     let result = dkms_vermagic_agrees(file, dkms.as_ref()).and_then(|()| {
         store.install_as(
             file,

@@ -3,6 +3,7 @@
 
 use super::error::TxnError;
 use super::host::Host;
+use super::signature::{self, Enforcement, Verdict};
 use super::state::State;
 use crate::audit::AuditLog;
 use crate::snapshot::Snapshot;
@@ -210,7 +211,6 @@ pub fn preflight(store: &Store, host: &Host, id: Option<&StoreId>) -> Result<Vec
         Some(v) => Some(v.clone()),
         None => store.default_candidate(&release)?.map(|m| m.id),
     };
-    let enforced = host.sig_enforced();
     match candidate.as_ref().map(|v| store.verify_entry(v)) {
         None => out.push(check("candidate", false, true, "no version installed")),
         Some(Err(e)) => out.push(check("candidate", false, true, e.to_string())),
@@ -222,24 +222,7 @@ pub fn preflight(store: &Store, host: &Host, id: Option<&StoreId>) -> Result<Vec
                 format!("{} (file verified)", m.id),
             ));
             out.push(vermagic_check(&m.kernel_release, &release));
-            out.push(check(
-                "module_signatures",
-                m.signature.is_some() || !enforced,
-                true,
-                format!(
-                    "kernel {} signatures; module {}",
-                    if enforced {
-                        "enforces"
-                    } else {
-                        "does not enforce"
-                    },
-                    if m.signature.is_some() {
-                        "signed"
-                    } else {
-                        "unsigned"
-                    }
-                ),
-            ));
+            out.push(signature_check(host, store, &m));
         }
     }
     let rust = rust_kernel(&release);
@@ -286,6 +269,35 @@ pub fn preflight(store: &Store, host: &Host, id: Option<&StoreId>) -> Result<Vec
         },
     ));
     Ok(out)
+}
+
+/// The check's name in `preflight` (a failure is `signature_rejected`).
+pub const SIGNATURE_CHECK: &str = "module_signatures";
+
+/// Will the kernel accept the entry's signature (see [`signature::gate`]; may
+/// probe with `finit_module` while the old version stays loaded).
+fn signature_check(host: &Host, store: &Store, m: &Manifest) -> Check {
+    let signed = if m.signature.is_some() {
+        "signed"
+    } else {
+        "unsigned"
+    };
+    let (ok, detail) = match signature::gate(host, &store.ko_path(&m.id)) {
+        Verdict::NotEnforced => (
+            true,
+            format!("the kernel does not enforce module signatures; module {signed}"),
+        ),
+        Verdict::Signed(s) => (
+            true,
+            format!(
+                "{s}; the kernel enforces signatures ({}) and checks it at load",
+                Enforcement::read(host).describe()
+            ),
+        ),
+        Verdict::Accepted(s) => (true, s),
+        Verdict::Rejected(s) => (false, s),
+    };
+    check(SIGNATURE_CHECK, ok, true, detail)
 }
 
 /// Whether the running kernel has CONFIG_RUST, if its config can be read.

@@ -5,6 +5,7 @@ use super::checks::{all_ok, check, verify_loaded, vermagic_check, Check};
 use super::error::TxnError;
 use super::host::Host;
 use super::placement::place_module;
+use super::signature::{self, Verdict};
 use super::state::State;
 use crate::kmod;
 use crate::phases;
@@ -128,6 +129,12 @@ pub fn deploy(
             return Ok(Deployment::NothingToDo { id: id.clone() });
         }
     }
+    // Before the journal and the unload: a module the kernel refuses must not
+    // cost the running version.
+    let sig = phases::time("signature", || signature::gate(host, &store.ko_path(id)));
+    if let Verdict::Rejected(why) = sig {
+        return Err(TxnError::SignatureRejected(format!("{id}: {why}")));
+    }
     let mut state = State::read(store)?;
     let from = phases::time("loaded_id", || {
         before
@@ -155,7 +162,19 @@ pub fn deploy(
         }
     }
     let failure = match phases::time("load", || kmod::load_file(&store.ko_path(id), params)) {
-        Err(e) => Some(e.to_string()),
+        Err(e) => {
+            let enf = signature::Enforcement::read(host);
+            let why = e.errno().and_then(|n| signature::signature_errno(n, &enf));
+            if let (Some(why), None) = (why, &from) {
+                // Nothing was loaded before, so nothing was unloaded.
+                store.clear_journal()?;
+                return Err(TxnError::SignatureRejected(format!(
+                    "{id}: the kernel refuses its signature ({why}; {}): {e}",
+                    enf.describe()
+                )));
+            }
+            Some(e.to_string())
+        }
         Ok(()) => {
             // Loading an unsigned out-of-tree module taints by itself (O, E); what
             // must not appear afterwards is anything new, an oops above all.

@@ -9,6 +9,10 @@ pub enum TxnError {
     Store(#[from] StoreError),
     #[error("refused: {0}")]
     Refused(String),
+    /// The kernel refuses (or certainly would refuse) the module's signature;
+    /// nothing was unloaded.
+    #[error("refused: {0}")]
+    SignatureRejected(String),
     #[error("{0}")]
     Failed(String),
 }

@@ -13,6 +13,8 @@ pub struct Host {
     pub osrelease: PathBuf,
     pub sig_enforce: PathBuf,
     pub lockdown: PathBuf,
+    /// `/proc/keys`: the keys (and keyrings) the caller may see.
+    pub proc_keys: PathBuf,
 }
 
 impl Host {
@@ -24,6 +26,7 @@ impl Host {
             osrelease: paths::KERNEL_RELEASE.into(),
             sig_enforce: paths::SIG_ENFORCE.into(),
             lockdown: paths::LOCKDOWN.into(),
+            proc_keys: paths::PROC_KEYS.into(),
         }
     }
 

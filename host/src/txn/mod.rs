@@ -7,8 +7,9 @@
 //! is unloaded and the checkpointed version is loaded again from the store.
 //!
 //! Parts: `state` (state.json), `host` (host facts), `checks` (verify and
-//! preflight), `reconcile` (crash reconciliation), `deploy` (the transaction),
-//! `placement` (modprobe placement).
+//! preflight), `signature` (will the kernel accept a file's signature, asked
+//! before anything is unloaded), `reconcile` (crash reconciliation), `deploy`
+//! (the transaction), `placement` (modprobe placement).
 
 mod checks;
 mod deploy;
@@ -16,14 +17,20 @@ mod error;
 mod host;
 mod placement;
 mod reconcile;
+mod signature;
 mod state;
 
-pub use checks::{all_ok, preflight, verify, verify_loaded, vermagic_check, Check};
+pub use checks::{
+    all_ok, preflight, verify, verify_loaded, vermagic_check, Check, SIGNATURE_CHECK,
+};
 pub use deploy::{deploy, rollback_target, Deployment};
 pub use error::TxnError;
 pub use host::{Host, Loaded};
 pub use placement::{depmod_key, place_for_modprobe, place_module, PlacementError};
 pub use reconcile::reconcile;
+pub use signature::{
+    asymmetric_keys, classify, gate, lockdown_level, signature_errno, Enforcement, Verdict,
+};
 pub use state::State;
 
 #[cfg(test)]

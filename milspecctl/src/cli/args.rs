@@ -115,6 +115,11 @@ pub enum Command {
         /// Replace a version that is already installed.
         #[arg(long)]
         reinstall: bool,
+        /// Store it even if the running kernel enforces module signatures and
+        /// refuses this one (e.g. signed with a MOK enrolled at the next boot);
+        /// load still refuses it while the kernel does.
+        #[arg(long)]
+        no_signature_check: bool,
         /// Take the module from the DKMS tree (package "milspec").
         #[arg(long)]
         from_dkms: bool,

@@ -71,14 +71,16 @@ where
         Command::Install {
             file: Some(file),
             reinstall,
+            no_signature_check,
             ..
-        } => store_cmds::install(root, file, *reinstall),
+        } => store_cmds::install(root, file, *reinstall, !*no_signature_check),
         Command::Install {
             file: None,
             reinstall,
             kernel,
             dkms_version,
             dkms_tree,
+            no_signature_check,
             ..
         } => store_cmds::install_from_dkms(
             root,
@@ -86,6 +88,7 @@ where
             kernel.as_deref(),
             dkms_version.as_deref(),
             *reinstall,
+            !*no_signature_check,
         ),
         Command::List => store_cmds::list(root),
         Command::Remove { version } => store_cmds::remove(root, &StoreId::from(version.as_str())),

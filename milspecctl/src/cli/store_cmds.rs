@@ -11,8 +11,8 @@ use milspec_host::txn::Deployment;
 use serde_json::json;
 use std::path::Path;
 
-pub(super) fn install(root: &Path, file: &Path, reinstall: bool) -> CmdResult {
-    installed(ops::install(root, file, reinstall)?)
+pub(super) fn install(root: &Path, file: &Path, reinstall: bool, check_sig: bool) -> CmdResult {
+    installed(ops::install(root, file, reinstall, check_sig)?)
 }
 
 pub(super) fn install_from_dkms(
@@ -21,6 +21,7 @@ pub(super) fn install_from_dkms(
     kernel: Option<&str>,
     package_version: Option<&str>,
     reinstall: bool,
+    check_sig: bool,
 ) -> CmdResult {
     installed(ops::install_from_dkms(
         root,
@@ -28,6 +29,7 @@ pub(super) fn install_from_dkms(
         kernel,
         package_version,
         reinstall,
+        check_sig,
     )?)
 }
 
@@ -192,11 +194,26 @@ pub(super) fn rollback(root: &Path, to: Option<&StoreId>, allow_older: bool) -> 
     deployment(ops::rollback(root, to, allow_older)?)
 }
 
-/// `verify` or `preflight` results; a failed mandatory check exits `fail_code`.
+/// `verify` or `preflight` results; a failed mandatory check exits `fail_code`
+/// (or its kind's code). A failure with a kind adds `error.kind` to the JSON.
 fn checked(c: Checked, name: &str, fail_code: i32) -> CmdResult {
+    let mut json = json!({ "ok": c.ok, "checks": c.checks, "repaired": c.repaired });
+    if let Some(kind) = c.kind {
+        let failed: Vec<String> = c
+            .checks
+            .iter()
+            .filter(|k| !k.ok && k.mandatory)
+            .map(|k| format!("{}: {}", k.name, k.detail))
+            .collect();
+        json["error"] = json!({ "kind": kind.as_str(), "message": failed.join("; ") });
+    }
     Ok(Outcome {
-        code: if c.ok { exit::OK } else { fail_code },
-        json: json!({ "ok": c.ok, "checks": c.checks, "repaired": c.repaired }),
+        code: match (c.ok, c.kind) {
+            (true, _) => exit::OK,
+            (false, Some(k)) => k.exit_code(),
+            (false, None) => fail_code,
+        },
+        json,
         text: with_note(
             format!(
                 "{name}: {}\n{}",
