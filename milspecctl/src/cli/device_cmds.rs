@@ -132,7 +132,7 @@ fn event_line(e: &milspec_abi::Event) -> String {
     let detail = match kind {
         Some(EventKind::LevelChanged) => format!("{} -> {}", level(e.arg0), level(e.arg1)),
         Some(EventKind::AllowlistChanged) => format!("{} entries", e.arg1),
-        Some(EventKind::IoctlDenied) => format!("cmd {:#x}", e.arg0),
+        Some(EventKind::Refusals) => format!("{name}: {} refused calls since load", e.arg1),
         _ => name.to_owned(),
     };
     format!(
