@@ -6,12 +6,10 @@
 //!
 //! `refusals` summaries (refused calls by unprivileged users, see `abi::RefusalTable`)
 //! go through `push_summary`, which never overwrites any other kind of event and
-//! keeps at most `REFUSAL_SUMMARY_BUDGET` of them in the ring: noise can neither
-//! evict a security event nor shrink the history the others keep.
+//! keeps at most `REFUSAL_SUMMARY_BUDGET` of them in the ring (`abi::summary_fits`):
+//! noise can neither evict a security event nor shrink the history the others keep.
 
-use crate::abi::{
-    Event, EventKind, EVENT_RING_CAPACITY, EVENT_SIZE, NAME_LEN, REFUSAL_SUMMARY_BUDGET,
-};
+use crate::abi::{summary_fits, Event, EventKind, EVENT_RING_CAPACITY, EVENT_SIZE, NAME_LEN};
 use crate::ffi;
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
@@ -70,13 +68,12 @@ impl EventRing {
     /// keeps the summaries within their budget; `None` (nothing stored) otherwise.
     pub(crate) fn push_summary(&mut self, ev: Event) -> Option<u64> {
         let seq = self.next_seq;
-        let overwrites = self.slots.get((seq % CAP) as usize).filter(|_| seq > CAP);
-        let fits = match overwrites {
-            None => self.summaries < REFUSAL_SUMMARY_BUDGET,
-            // Replacing an old summary keeps their number.
-            Some(old) => is_summary(old),
-        };
-        fits.then(|| self.push(ev))
+        let overwrites = self
+            .slots
+            .get((seq % CAP) as usize)
+            .filter(|_| seq > CAP)
+            .map(|old| old.kind);
+        summary_fits(overwrites, self.summaries).then(|| self.push(ev))
     }
 
     /// Sequence number the next event will get.

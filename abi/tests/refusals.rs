@@ -122,3 +122,24 @@ fn refusal_entry_round_trips() {
     assert_eq!(RefusalEntry::from_bytes(&e.to_bytes()), e);
     assert_eq!(REFUSAL_ENTRY_SIZE, RefusalEntry::SIZE);
 }
+
+#[test]
+fn summaries_never_overwrite_other_events_and_stay_within_budget() {
+    let refusals = EventKind::Refusals as u32;
+    // Ring not full: up to the budget.
+    assert!(summary_fits(None, 0));
+    assert!(summary_fits(None, REFUSAL_SUMMARY_BUDGET - 1));
+    assert!(!summary_fits(None, REFUSAL_SUMMARY_BUDGET));
+    // Ring full: only an old summary may go, whatever the count.
+    assert!(summary_fits(Some(refusals), REFUSAL_SUMMARY_BUDGET));
+    for kind in [
+        EventKind::LevelChanged,
+        EventKind::ModuleDenied,
+        EventKind::TokenTableInvalid,
+        EventKind::ForcedLoad,
+    ] {
+        assert!(!summary_fits(Some(kind as u32), 0), "{kind:?}");
+    }
+    // The budget leaves most of the ring to the other events.
+    assert!(REFUSAL_SUMMARY_BUDGET as usize * 16 <= EVENT_RING_CAPACITY);
+}

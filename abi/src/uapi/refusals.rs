@@ -19,6 +19,18 @@ pub const REFUSAL_SUMMARY_WINDOW_NS: u64 = 10_000_000_000;
 /// Most `refusals` summary events the ring holds at once (of its 256 slots).
 pub const REFUSAL_SUMMARY_BUDGET: u32 = 16;
 
+/// What a `refusals` summary may take in the event ring. `overwrites` is the
+/// kind of the event the next slot still holds (`None` while the ring is not
+/// full); `held` is the number of summaries the ring holds. A summary never
+/// overwrites another kind of event, and the ring holds at most
+/// [`REFUSAL_SUMMARY_BUDGET`] of them (replacing an old summary keeps that number).
+pub fn summary_fits(overwrites: Option<u32>, held: u32) -> bool {
+    match overwrites {
+        None => held < REFUSAL_SUMMARY_BUDGET,
+        Some(kind) => kind == super::EventKind::Refusals as u32,
+    }
+}
+
 /// Size of one [`RefusalEntry`].
 pub const REFUSAL_ENTRY_SIZE: usize = 32;
 
