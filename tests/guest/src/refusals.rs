@@ -24,12 +24,31 @@ fn all_events(dev: &Device, from: u64) -> Result<Vec<Event>, String> {
     Ok(b.events)
 }
 
-/// Root event, flood of `n` refusals as uid 1000, root event; then the checks.
+/// Root events as ABI 1 lost them: a level change there and back (the level
+/// ends as it was; it must be below `paranoid`) and an allowlist change.
+fn root_events(dev: &Device) -> TestResult {
+    let level = dev.status().map_err(|e| e.to_string())?.security_level;
+    let level = SecurityLevel::from_u32(level).ok_or("bad level")?;
+    let other = if level == SecurityLevel::Enhanced {
+        SecurityLevel::Standard
+    } else {
+        SecurityLevel::Enhanced
+    };
+    dev.set_level(other).map_err(|e| e.to_string())?;
+    dev.set_level(level).map_err(|e| e.to_string())?;
+    dev.set_allowlist(&[]).map_err(|e| e.to_string())
+}
+
+fn is_root(e: &Event, kind: EventKind) -> bool {
+    e.uid == 0 && e.kind == kind as u32
+}
+
+/// Root events, flood of `n` refusals as uid 1000, root events; then the checks.
 pub fn flood_keeps_every_root_event(n: u64) -> TestResult {
     let dev = open_device()?;
     let before = dev.status().map_err(|e| e.to_string())?;
     let ref_before = dev.refusals().map_err(|e| e.to_string())?;
-    dev.set_allowlist(&[]).map_err(|e| e.to_string())?;
+    root_events(&dev)?;
     let held_before = all_events(&dev, 1)?;
     let first_seq = held_before.first().map_or(0, |e| e.seq);
 
@@ -40,7 +59,7 @@ pub fn flood_keeps_every_root_event(n: u64) -> TestResult {
         "# {n} refused SET_LEVEL ioctls as uid 1000: {secs:.1} s ({:.0}/s)",
         n as f64 / secs.max(1e-9)
     );
-    dev.set_allowlist(&[]).map_err(|e| e.to_string())?;
+    root_events(&dev)?;
 
     let after = dev.status().map_err(|e| e.to_string())?;
     let ref_after = dev.refusals().map_err(|e| e.to_string())?;
@@ -63,19 +82,29 @@ pub fn flood_keeps_every_root_event(n: u64) -> TestResult {
             )
         },
     )?;
+    // The root events just before the flood are among them.
+    let tail = held_before.len().saturating_sub(3);
+    let kinds = [
+        EventKind::LevelChanged,
+        EventKind::LevelChanged,
+        EventKind::AllowlistChanged,
+    ];
+    let root_ok =
+        |evs: &[Event]| evs.len() == 3 && evs.iter().zip(kinds).all(|(e, k)| is_root(e, k));
+    check(root_ok(&held_after[tail..held_before.len()]), || {
+        format!("root events before the flood: {:?}", &held_before[tail..])
+    })?;
     // What came after: refusal summaries of uid 1000 (within the budget), then
-    // the root event, with no gap.
+    // the three root events, with no gap.
     let new = held_after.get(held_before.len()..).unwrap_or(&[]);
     let seqs_ok = new
         .iter()
         .zip(held_before.last().map_or(first_seq, |e| e.seq + 1)..)
         .all(|(e, want)| e.seq == want);
-    let (last, summaries) = new.split_last().ok_or("no event after the flood")?;
+    let split = new.len().saturating_sub(3);
+    let (summaries, last) = new.split_at(split);
     check(
-        seqs_ok
-            && last.kind == EventKind::AllowlistChanged as u32
-            && last.uid == 0
-            && last.seq == after.next_seq - 1,
+        seqs_ok && root_ok(last) && last.last().map(|e| e.seq) == Some(after.next_seq - 1),
         || format!("events after the flood: {new:?}"),
     )?;
     let summaries_ok = summaries.iter().all(|e| {
