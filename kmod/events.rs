@@ -3,8 +3,13 @@
 //! The event log: a fixed-capacity ring of `abi::Event`s with gapless sequence
 //! numbers. When it is full, the oldest event is overwritten and counted in
 //! `lost`; readers see the gap in the sequence numbers.
+//!
+//! `refusals` summaries (refused calls by unprivileged users, see `abi::RefusalTable`)
+//! go through `push_summary`, which never overwrites any other kind of event and
+//! keeps at most `REFUSAL_SUMMARY_BUDGET` of them in the ring (`abi::summary_fits`):
+//! noise can neither evict a security event nor shrink the history the others keep.
 
-use crate::abi::{Event, EventKind, EVENT_RING_CAPACITY, EVENT_SIZE, NAME_LEN};
+use crate::abi::{summary_fits, Event, EventKind, EVENT_RING_CAPACITY, EVENT_SIZE, NAME_LEN};
 use crate::ffi;
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
@@ -19,6 +24,8 @@ pub(crate) struct EventRing {
     next_seq: u64,
     /// Events overwritten so far.
     lost: u64,
+    /// `refusals` summaries among the events held.
+    summaries: u32,
 }
 
 impl EventRing {
@@ -32,6 +39,7 @@ impl EventRing {
             slots,
             next_seq: 1,
             lost: 0,
+            summaries: 0,
         })
     }
 
@@ -39,14 +47,33 @@ impl EventRing {
     pub(crate) fn push(&mut self, mut ev: Event) -> u64 {
         let seq = self.next_seq;
         ev.seq = seq;
-        if seq > CAP {
+        let full = seq > CAP;
+        if full {
             self.lost += 1;
         }
         if let Some(slot) = self.slots.get_mut((seq % CAP) as usize) {
+            if full && is_summary(slot) {
+                self.summaries = self.summaries.saturating_sub(1);
+            }
+            if is_summary(&ev) {
+                self.summaries = self.summaries.saturating_add(1);
+            }
             *slot = ev;
         }
         self.next_seq = seq + 1;
         seq
+    }
+
+    /// Stores a `refusals` summary if that overwrites no other kind of event and
+    /// keeps the summaries within their budget; `None` (nothing stored) otherwise.
+    pub(crate) fn push_summary(&mut self, ev: Event) -> Option<u64> {
+        let seq = self.next_seq;
+        let overwrites = self
+            .slots
+            .get((seq % CAP) as usize)
+            .filter(|_| seq > CAP)
+            .map(|old| old.kind);
+        summary_fits(overwrites, self.summaries).then(|| self.push(ev))
     }
 
     /// Sequence number the next event will get.
@@ -135,6 +162,10 @@ impl Batch {
             .writer()
             .write_slice(&self.bytes)
     }
+}
+
+fn is_summary(ev: &Event) -> bool {
+    ev.kind == EventKind::Refusals as u32
 }
 
 /// A new event of `kind` caused by the current task, stamped with CLOCK_MONOTONIC.

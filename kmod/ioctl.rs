@@ -4,12 +4,13 @@
 //! `docs/abi.md`). Every user struct is read exactly once into a small fixed
 //! buffer and validated before use; arrays are moved through heap buffers, never
 //! through the stack. State changes need `CAP_SYS_ADMIN`, checked before any user
-//! memory is touched; a refusal is recorded as an event.
+//! memory is touched; a refusal is counted per (uid, command), never one event
+//! each (`State::refused`).
 
 use crate::abi::{
     self, status_flags, validate_module_name, AllowlistRequest, EventsRequest, Info, LevelRequest,
-    Status, TokenEntry, TokensRequest, EVENTS_FLAG_GAP, EVENT_RING_CAPACITY, INFO_SIZE, NAME_LEN,
-    STATUS_SIZE, TOKEN_ENTRY_SIZE,
+    RefusalsRequest, Status, TokenEntry, TokensRequest, EVENTS_FLAG_GAP, EVENT_RING_CAPACITY,
+    INFO_SIZE, NAME_LEN, REFUSAL_ENTRIES_MAX, REFUSAL_ENTRY_SIZE, STATUS_SIZE, TOKEN_ENTRY_SIZE,
 };
 use crate::allowlist::Entry;
 use crate::ffi;
@@ -28,6 +29,7 @@ const _: () = {
     assert!(abi::IOC_GET_EVENTS == _IOWR::<[u8; EventsRequest::SIZE]>(abi::IOCTL_MAGIC, 0x04));
     assert!(abi::IOC_SET_ALLOWLIST == _IOW::<[u8; AllowlistRequest::SIZE]>(abi::IOCTL_MAGIC, 0x05));
     assert!(abi::IOC_GET_TOKENS == _IOWR::<[u8; TokensRequest::SIZE]>(abi::IOCTL_MAGIC, 0x06));
+    assert!(abi::IOC_GET_REFUSALS == _IOWR::<[u8; RefusalsRequest::SIZE]>(abi::IOCTL_MAGIC, 0x07));
 };
 
 /// Runs command `cmd` with user argument `arg`.
@@ -39,18 +41,19 @@ pub(crate) fn dispatch(cmd: u32, arg: usize) -> Result {
         abi::IOC_GET_EVENTS => get_events(st, arg),
         abi::IOC_SET_ALLOWLIST => privileged(st, cmd, || set_allowlist(st, arg)),
         abi::IOC_GET_TOKENS => privileged(st, cmd, || get_tokens(st, arg)),
+        abi::IOC_GET_REFUSALS => get_refusals(st, arg),
         _ => Err(ENOTTY),
     })
     .ok_or(ENODEV)?
 }
 
-/// Runs `f` if the caller has `CAP_SYS_ADMIN`; otherwise records the refusal and
+/// Runs `f` if the caller has `CAP_SYS_ADMIN`; otherwise counts the refusal and
 /// fails with `EPERM`.
 fn privileged(st: &State, cmd: u32, f: impl FnOnce() -> Result) -> Result {
     if ffi::capable_sys_admin() {
         f()
     } else {
-        st.ioctl_denied(cmd);
+        st.refused(cmd);
         Err(EPERM)
     }
 }
@@ -102,6 +105,7 @@ fn get_status(st: &State, arg: usize) -> Result {
         out.events_total = inner.events.total();
         out.events_lost = inner.events.lost();
         out.next_seq = inner.events.next_seq();
+        out.refusals_total = inner.refusals.total();
     }
     if lockdown::module_sig_enforced() {
         out.flags |= status_flags::MODULE_SIG_ENFORCED;
@@ -183,6 +187,28 @@ fn get_tokens(st: &State, arg: usize) -> Result {
     req.total = tokens.len() as u32;
     req.state = st.smbios.state as u32;
     UserSlice::new(req.tokens_ptr as usize, out.len())
+        .writer()
+        .write_slice(&out)?;
+    write_arg(arg, &req.to_bytes())
+}
+
+/// GET_REFUSALS: the refusal table (anyone: events already show uids and pids).
+fn get_refusals(st: &State, arg: usize) -> Result {
+    let mut req = RefusalsRequest::from_bytes(&read_arg(arg)?);
+    req.validate().map_err(abi_errno)?;
+    let want = (req.capacity as usize).min(REFUSAL_ENTRIES_MAX);
+    // Reserved before the lock; filling it below does not reallocate.
+    let mut out = KVec::with_capacity(want * REFUSAL_ENTRY_SIZE, GFP_KERNEL)?;
+    {
+        let inner = st.inner.lock();
+        for e in inner.refusals.entries().take(want) {
+            out.extend_from_slice(&e.to_bytes(), GFP_KERNEL)?;
+        }
+        req.keys = inner.refusals.keys() as u32;
+        req.total = inner.refusals.total();
+    }
+    req.count = (out.len() / REFUSAL_ENTRY_SIZE) as u32;
+    UserSlice::new(req.entries_ptr as usize, out.len())
         .writer()
         .write_slice(&out)?;
     write_arg(arg, &req.to_bytes())

@@ -9,7 +9,7 @@
 //! unregistered (see the field order of `MilspecModule`), so no callback sees it
 //! dangling.
 
-use crate::abi::{self, decide_level, AbiError, EventKind, SecurityLevel};
+use crate::abi::{self, decide_level, AbiError, EventKind, RefusalTable, SecurityLevel};
 use crate::allowlist::{Allowlist, Entry};
 use crate::events::{new_event, Batch, EventRing};
 use crate::ffi;
@@ -28,6 +28,8 @@ pub(crate) struct Inner {
     pub(crate) pinned: bool,
     pub(crate) allowlist: Allowlist,
     pub(crate) events: EventRing,
+    /// Refused calls, coalesced per (uid, command); allocated at load.
+    pub(crate) refusals: KBox<RefusalTable>,
 }
 
 impl Inner {
@@ -61,6 +63,7 @@ impl State {
         module: &'static ThisModule,
     ) -> Result<impl PinInit<Self, Error>> {
         let events = EventRing::new()?;
+        let refusals = KBox::new(RefusalTable::new(), GFP_KERNEL)?;
         Ok(try_pin_init!(State {
             platform,
             smbios,
@@ -73,6 +76,7 @@ impl State {
                 pinned: false,
                 allowlist: Allowlist::new(),
                 events,
+                refusals,
             }, "milspec_state"),
         }? Error))
     }
@@ -80,6 +84,11 @@ impl State {
     /// Records an event (caller holds the lock) and wakes readers.
     pub(crate) fn record(&self, inner: &mut Inner, ev: abi::Event) {
         inner.events.push(ev);
+        self.published(inner);
+    }
+
+    /// Publishes the ring's new `next_seq` and wakes readers.
+    fn published(&self, inner: &Inner) {
         self.next_seq
             .store(inner.events.next_seq(), Ordering::Release);
         ffi::wake_readers();
@@ -199,11 +208,31 @@ impl State {
         }
     }
 
-    /// A state-changing ioctl was refused for lack of `CAP_SYS_ADMIN`.
-    pub(crate) fn ioctl_denied(&self, cmd: u32) {
+    /// A privileged ioctl was refused for lack of `CAP_SYS_ADMIN`: counted in the
+    /// refusal table; the ring gets a `refusals` summary only when the key is due
+    /// one (first refusal, then once per window) and the ring has room for it.
+    pub(crate) fn refused(&self, cmd: u32) {
         let mut inner = self.inner.lock();
-        let ev = new_event(EventKind::IoctlDenied, cmd, EPERM.to_errno() as u32, b"");
-        self.record(&mut inner, ev);
+        let mut ev = new_event(EventKind::Refusals, cmd, 0, b"");
+        let r = inner.refusals.record(ev.uid, cmd, ev.timestamp_ns);
+        if !r.summary_due {
+            return;
+        }
+        ev.uid = r.entry.uid;
+        ev.arg0 = r.entry.cmd;
+        ev.arg1 = u32::try_from(r.entry.count).unwrap_or(u32::MAX);
+        let name = if r.entry.uid == abi::REFUSAL_UID_OTHER {
+            "other"
+        } else {
+            abi::command_name(cmd).unwrap_or("unknown")
+        };
+        for (dst, src) in ev.name.iter_mut().zip(name.bytes()) {
+            *dst = src;
+        }
+        if inner.events.push_summary(ev).is_some() {
+            inner.refusals.summarized(r.slot, ev.timestamp_ns);
+            self.published(&inner);
+        }
     }
 
     /// Module notifier: records loads/unloads from `standard` up and enforces the

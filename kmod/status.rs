@@ -3,7 +3,9 @@
 //! Text of `/proc/milspec/status` (keys in `abi::status_keys::ALL` order, format in
 //! `docs/status.md`) and of `/proc/milspec/tokens`.
 
-use crate::abi::{status_keys as keys, Lockdown, SmbiosState, ABI_VERSION};
+use crate::abi::{
+    command_name, status_keys as keys, Lockdown, SmbiosState, ABI_VERSION, REFUSAL_UID_OTHER,
+};
 use crate::lockdown;
 use crate::state::State;
 use crate::text::Printable;
@@ -152,12 +154,36 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
     }
     let more = report.rejected_count().saturating_sub(listed);
     if listed == 0 {
-        writeln!(w, "none")
+        writeln!(w, "none")?;
     } else if more > 0 {
-        writeln!(w, ", +{} more", more)
+        writeln!(w, ", +{} more", more)?;
     } else {
-        writeln!(w)
+        writeln!(w)?;
     }
+    write_refusals(w, st)
+}
+
+/// `refused_calls` and `refused_calls_by` (ABI 2). Formatted under the lock: the
+/// seq_file buffer is kernel memory, so nothing here can fault or block long.
+fn write_refusals(w: &mut dyn Write, st: &State) -> fmt::Result {
+    let inner = st.inner.lock();
+    let table = &inner.refusals;
+    writeln!(w, "{}: {}", keys::REFUSED_CALLS, table.total())?;
+    write!(w, "{}: ", keys::REFUSED_CALLS_BY)?;
+    if table.keys() == 0 {
+        return writeln!(w, "none");
+    }
+    for (i, e) in table.entries().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        if e.uid == REFUSAL_UID_OTHER {
+            write!(w, "{}other={}", sep, e.count)?;
+        } else if let Some(name) = command_name(e.cmd) {
+            write!(w, "{}{}:{}={}", sep, e.uid, name, e.count)?;
+        } else {
+            write!(w, "{}{}:{:#x}={}", sep, e.uid, e.cmd, e.count)?;
+        }
+    }
+    writeln!(w)
 }
 
 /// Writes `/proc/milspec/tokens`: one `id location value` line per token, hex.

@@ -94,6 +94,18 @@ fn c_header_agrees_with_rust() {
             EventKind::LevelChanged as u64,
         ),
         ("MILSPEC_EVENT_FORCED_LOAD", EventKind::ForcedLoad as u64),
+        ("MILSPEC_EVENT_REFUSALS", EventKind::Refusals as u64),
+        ("MILSPEC_REFUSAL_SLOTS", REFUSAL_SLOTS as u64),
+        ("MILSPEC_REFUSAL_ENTRIES_MAX", REFUSAL_ENTRIES_MAX as u64),
+        ("MILSPEC_REFUSAL_UID_OTHER", REFUSAL_UID_OTHER.into()),
+        (
+            "MILSPEC_REFUSAL_SUMMARY_WINDOW_NS",
+            REFUSAL_SUMMARY_WINDOW_NS,
+        ),
+        (
+            "MILSPEC_REFUSAL_SUMMARY_BUDGET",
+            REFUSAL_SUMMARY_BUDGET.into(),
+        ),
         (
             "MILSPEC_STATUS_MODULE_SIG_ENFORCED",
             status_flags::MODULE_SIG_ENFORCED.into(),
@@ -105,6 +117,7 @@ fn c_header_agrees_with_rust() {
         ("MILSPEC_IOC_GET_EVENTS", IOC_GET_EVENTS.into()),
         ("MILSPEC_IOC_SET_ALLOWLIST", IOC_SET_ALLOWLIST.into()),
         ("MILSPEC_IOC_GET_TOKENS", IOC_GET_TOKENS.into()),
+        ("MILSPEC_IOC_GET_REFUSALS", IOC_GET_REFUSALS.into()),
         ("sizeof(struct milspec_info)", size_of::<Info>() as u64),
         (
             "offsetof(struct milspec_info, module_version)",
@@ -122,6 +135,10 @@ fn c_header_agrees_with_rust() {
         (
             "offsetof(struct milspec_status, loaded_at_ns)",
             offset_of!(Status, loaded_at_ns) as u64,
+        ),
+        (
+            "offsetof(struct milspec_status, refusals_total)",
+            offset_of!(Status, refusals_total) as u64,
         ),
         (
             "offsetof(struct milspec_status, reserved)",
@@ -183,6 +200,26 @@ fn c_header_agrees_with_rust() {
         (
             "offsetof(struct milspec_tokens_request, reserved)",
             offset_of!(TokensRequest, reserved) as u64,
+        ),
+        (
+            "sizeof(struct milspec_refusal)",
+            size_of::<RefusalEntry>() as u64,
+        ),
+        (
+            "offsetof(struct milspec_refusal, last_ns)",
+            offset_of!(RefusalEntry, last_ns) as u64,
+        ),
+        (
+            "sizeof(struct milspec_refusals_request)",
+            size_of::<RefusalsRequest>() as u64,
+        ),
+        (
+            "offsetof(struct milspec_refusals_request, total)",
+            offset_of!(RefusalsRequest, total) as u64,
+        ),
+        (
+            "offsetof(struct milspec_refusals_request, reserved)",
+            offset_of!(RefusalsRequest, reserved) as u64,
         ),
     ];
     let dir = std::env::temp_dir().join(format!("milspec-abi-c-{}", std::process::id()));

@@ -1,9 +1,9 @@
 //! `/dev/milspec`: a small safe wrapper around the module's ioctls.
 
 use milspec_abi::{
-    AllowlistRequest, Event, EventsRequest, Info, LevelRequest, PlatformState, SecurityLevel,
-    Status, TokenEntry, TokensRequest, EVENTS_FLAG_GAP, EVENT_SIZE, INFO_SIZE, NAME_LEN,
-    TOKEN_ENTRY_SIZE,
+    AllowlistRequest, Event, EventsRequest, Info, LevelRequest, PlatformState, RefusalEntry,
+    RefusalsRequest, SecurityLevel, Status, TokenEntry, TokensRequest, EVENTS_FLAG_GAP, EVENT_SIZE,
+    INFO_SIZE, NAME_LEN, REFUSAL_ENTRIES_MAX, REFUSAL_ENTRY_SIZE, TOKEN_ENTRY_SIZE,
 };
 use std::fs::File;
 use std::io::Read;
@@ -35,6 +35,11 @@ nix::ioctl_readwrite_bad!(
     raw_get_tokens,
     milspec_abi::IOC_GET_TOKENS,
     [u8; TokensRequest::SIZE]
+);
+nix::ioctl_readwrite_bad!(
+    raw_get_refusals,
+    milspec_abi::IOC_GET_REFUSALS,
+    [u8; RefusalsRequest::SIZE]
 );
 
 /// A failed device operation.
@@ -86,6 +91,16 @@ pub struct TokenTable {
     /// A `SmbiosState` value.
     pub state: u32,
     pub tokens: Vec<TokenEntry>,
+}
+
+/// The module's refusal table from GET_REFUSALS.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Refusals {
+    /// Refused calls since load, all keys.
+    pub total: u64,
+    /// Per (uid, command), first seen first; the overflow bucket (uid
+    /// `REFUSAL_UID_OTHER`) last.
+    pub entries: Vec<RefusalEntry>,
 }
 
 /// An open `/dev/milspec`.
@@ -211,6 +226,30 @@ impl Device {
                 tokens,
             });
         }
+    }
+
+    /// GET_REFUSALS: refused calls per (uid, command).
+    pub fn refusals(&self) -> Result<Refusals, DeviceError> {
+        let mut buf = vec![0u8; REFUSAL_ENTRIES_MAX * REFUSAL_ENTRY_SIZE];
+        let mut raw =
+            RefusalsRequest::new(buf.as_mut_ptr() as u64, REFUSAL_ENTRIES_MAX as u32).to_bytes();
+        // SAFETY: `raw` points to `buf`, writable for `REFUSAL_ENTRIES_MAX` entries.
+        unsafe { raw_get_refusals(self.file.as_raw_fd(), &mut raw) }.map_err(|source| {
+            DeviceError::Ioctl {
+                name: "GET_REFUSALS",
+                source,
+            }
+        })?;
+        let req = RefusalsRequest::from_bytes(&raw);
+        let entries = buf
+            .chunks_exact(REFUSAL_ENTRY_SIZE)
+            .take(req.count as usize)
+            .filter_map(|c| c.try_into().ok().map(RefusalEntry::from_bytes))
+            .collect();
+        Ok(Refusals {
+            total: req.total,
+            entries,
+        })
     }
 
     /// GET_INFO: ABI and module version, platform state.

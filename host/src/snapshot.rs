@@ -1,6 +1,6 @@
 //! One consistent reading of the module's state from both of its interfaces.
 
-use crate::device::{Device, DeviceError, DeviceInfo};
+use crate::device::{Device, DeviceError, DeviceInfo, Refusals};
 use crate::paths::ModulePaths;
 use crate::status::{ParseError, ProcStatus};
 use serde::Serialize;
@@ -35,6 +35,47 @@ pub struct Snapshot {
     pub info: InfoView,
     /// Every disagreement between the two sources or with this tool's ABI.
     pub problems: Vec<String>,
+    /// Refused calls (GET_REFUSALS); empty when the module speaks another ABI.
+    pub refusals: RefusalsView,
+}
+
+/// Refused calls per (uid, command), as the module counts them.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct RefusalsView {
+    /// Refused calls since load, all keys.
+    pub total: u64,
+    pub by: Vec<RefusalCount>,
+}
+
+/// One key of [`RefusalsView`].
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RefusalCount {
+    /// `None` for the overflow bucket (keys past the module's 16 slots).
+    pub uid: Option<u32>,
+    /// The command's name (`set_level`, ...); `None` for the overflow bucket.
+    pub command: Option<String>,
+    pub count: u64,
+}
+
+impl From<&Refusals> for RefusalsView {
+    fn from(r: &Refusals) -> Self {
+        let by = r
+            .entries
+            .iter()
+            .map(|e| {
+                let other = e.uid == milspec_abi::REFUSAL_UID_OTHER;
+                RefusalCount {
+                    uid: (!other).then_some(e.uid),
+                    command: (!other).then(|| {
+                        milspec_abi::command_name(e.cmd)
+                            .map_or_else(|| format!("{:#x}", e.cmd), str::to_owned)
+                    }),
+                    count: e.count,
+                }
+            })
+            .collect();
+        RefusalsView { total: r.total, by }
+    }
 }
 
 /// Serializable view of GET_INFO.
@@ -76,7 +117,12 @@ impl Snapshot {
         let dev = Device::open(&paths.device)?;
         let info = dev.info()?;
         let status = dev.status()?;
-        Ok(Some(Self::from_parts(proc, &info, Some(&status))))
+        let mut snap = Self::from_parts(proc, &info, Some(&status));
+        // Another ABI may not have the command: its mismatch is already a problem.
+        if info.abi_version == milspec_abi::ABI_VERSION {
+            snap.refusals = RefusalsView::from(&dev.refusals()?);
+        }
+        Ok(Some(snap))
     }
 
     /// Combines the readings and lists every disagreement.
@@ -136,6 +182,7 @@ impl Snapshot {
             proc,
             info: InfoView::from(info),
             problems,
+            refusals: RefusalsView::default(),
         }
     }
 
@@ -152,7 +199,7 @@ mod tests {
 
     fn proc() -> ProcStatus {
         ProcStatus::parse(
-            "abi_version: 1\nmodule_version: 0.1.0\nplatform_vendor: Dell Inc.\n\
+            "abi_version: 2\nmodule_version: 0.1.0\nplatform_vendor: Dell Inc.\n\
 platform_product: Latitude 5450\nbios_version: 1\nplatform_state: supported\n\
 security_level: standard (1)\nsecurity_level_locked: no\nevents_total: 1\nevents_lost: 0\ntokens: 0\n",
         )
@@ -161,7 +208,7 @@ security_level: standard (1)\nsecurity_level_locked: no\nevents_total: 1\nevents
 
     fn info() -> DeviceInfo {
         DeviceInfo {
-            abi_version: 1,
+            abi_version: milspec_abi::ABI_VERSION,
             module_version: "0.1.0".into(),
             platform_state: PlatformState::Supported,
         }
@@ -190,6 +237,40 @@ security_level: standard (1)\nsecurity_level_locked: no\nevents_total: 1\nevents
         i.abi_version = 9;
         let s = Snapshot::from_parts(proc(), &i, None);
         assert_eq!(s.problems.len(), 2, "{:?}", s.problems); // foreign ABI + mismatch
+    }
+
+    #[test]
+    fn refusals_are_named_and_the_overflow_bucket_has_no_key() {
+        use milspec_abi::{RefusalEntry, IOC_SET_LEVEL, REFUSAL_UID_OTHER};
+        let e = |uid, cmd, count| RefusalEntry {
+            uid,
+            cmd,
+            count,
+            first_ns: 1,
+            last_ns: 2,
+        };
+        let r = Refusals {
+            total: 100_007,
+            entries: vec![
+                e(1000, IOC_SET_LEVEL, 100_000),
+                e(1000, 0x42, 2),
+                e(REFUSAL_UID_OTHER, 0, 5),
+            ],
+        };
+        let v = RefusalsView::from(&r);
+        assert_eq!(v.total, 100_007);
+        let by: Vec<_> =
+            v.by.iter()
+                .map(|c| (c.uid, c.command.as_deref(), c.count))
+                .collect();
+        assert_eq!(
+            by,
+            [
+                (Some(1000), Some("set_level"), 100_000),
+                (Some(1000), Some("0x42"), 2),
+                (None, None, 5)
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,22 @@ pub struct Violation {
     /// The kernel event behind it, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<EventView>,
+    /// Refused calls of one (uid, command) key (ioctl_denied), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusals: Option<RefusalReport>,
+}
+
+/// Refused calls of one key, as an `ioctl_denied` violation reports them.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RefusalReport {
+    /// `None` for the module's overflow bucket (keys past its 16 slots).
+    pub uid: Option<u32>,
+    /// Command name (`set_level`, ...); `None` for the overflow bucket.
+    pub command: Option<String>,
+    /// Refusals since the daemon's previous reading.
+    pub count: u64,
+    /// Refusals of this key since the module loaded.
+    pub total: u64,
 }
 
 /// A kernel event in JSON.
@@ -64,6 +80,7 @@ impl Violation {
             timestamp: crate::clock::rfc3339(SystemTime::now()),
             module: None,
             event: None,
+            refusals: None,
         }
     }
 }

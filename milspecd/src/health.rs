@@ -214,6 +214,7 @@ mod tests {
             reasons: vec![],
             module_version: Some("0.1.0".into()),
             platform: Some("Dell Inc. Latitude 5450".into()),
+            refused_calls: None,
         }
     }
 
@@ -286,6 +287,7 @@ mod tests {
             reasons: vec!["dell_milspec is not loaded".into()],
             module_version: None,
             platform: None,
+            refused_calls: None,
         };
         let t = HealthPolicy::default();
         let r = evaluate(&inputs(&m, &t));

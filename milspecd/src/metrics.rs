@@ -69,6 +69,9 @@ pub struct Metrics {
     /// Unix time of the last successful read of the module's state.
     pub last_check_unix: Option<f64>,
     pub policy_reload_failures: u64,
+    /// The module's refused calls by (uid, command) label values (its own
+    /// counts, which restart at module load).
+    pub kernel_refused_calls: BTreeMap<(String, String), u64>,
     /// 0 healthy, 1 degraded, 2 unhealthy.
     pub health: u8,
 }
@@ -174,6 +177,18 @@ impl Metrics {
         );
         if let Some(n) = m.kernel_events_lost {
             o.sample("milspec_kernel_events_lost", &[], n as f64);
+        }
+        o.header(
+            "milspec_kernel_refused_calls",
+            "gauge",
+            "Privileged ioctls the module refused for lack of CAP_SYS_ADMIN, by uid and command (module's count).",
+        );
+        for ((uid, command), n) in &self.kernel_refused_calls {
+            o.sample(
+                "milspec_kernel_refused_calls",
+                &[("uid", uid), ("command", command)],
+                *n as f64,
+            );
         }
         o.header(
             "milspec_events_total",
@@ -291,6 +306,8 @@ mod tests {
         m.count_event("level_changed");
         m.count_event("level_changed");
         m.count_event("module_denied");
+        m.kernel_refused_calls
+            .insert(("1000".into(), "set_level".into()), 100_000);
         m.count_violation(ViolationKind::ModuleDenied);
         m.count_action("alert", ActionResult::Ok);
         m.count_action("lockdown", ActionResult::Unsupported);
@@ -307,6 +324,7 @@ mod tests {
             "milspec_events_total{kind=\"level_changed\"} 2\n",
             "milspec_events_total{kind=\"module_denied\"} 1\n",
             "milspec_events_lost_total 44\n",
+            "milspec_kernel_refused_calls{uid=\"1000\",command=\"set_level\"} 100000\n",
             "milspec_policy_violations_total{kind=\"module_denied\"} 1\n",
             "milspec_policy_violations_total{kind=\"events_lost\"} 0\n",
             "milspec_actions_total{action=\"alert\",result=\"ok\"} 1\n",

@@ -1,7 +1,7 @@
 //! Health verdict: one word plus reasons, from one reading of the module's state.
 
 use milspec_abi::PlatformState;
-use milspec_host::snapshot::{Snapshot, SnapshotError};
+use milspec_host::snapshot::{RefusalsView, Snapshot, SnapshotError};
 use serde::Serialize;
 
 /// Overall health, worst first when compared.
@@ -40,6 +40,10 @@ pub struct Verdict {
     pub module_version: Option<String>,
     /// `vendor product`, when the module could be read.
     pub platform: Option<String>,
+    /// Privileged calls the module refused, per (uid, command), when it could be
+    /// read. Not a health matter: the policy's `ioctl_denied` actions handle them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_calls: Option<RefusalsView>,
 }
 
 impl Verdict {
@@ -71,6 +75,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
                 reasons: vec![format!("cannot read module state: {e}")],
                 module_version: None,
                 platform: None,
+                refused_calls: None,
             }
         }
         Ok(None) => {
@@ -79,6 +84,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
                 reasons: vec![format!("{} is not loaded", milspec_abi::MODULE_NAME)],
                 module_version: None,
                 platform: None,
+                refused_calls: None,
             }
         }
         Ok(Some(s)) => s,
@@ -103,6 +109,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
             "{} {}",
             snap.proc.platform_vendor, snap.proc.platform_product
         )),
+        refused_calls: Some(snap.refusals.clone()),
     }
 }
 
@@ -114,13 +121,14 @@ mod tests {
 
     fn snapshot(state: &str, info_version: &str) -> Snapshot {
         let proc = ProcStatus::parse(&format!(
-            "abi_version: 1\nmodule_version: 0.1.0\nplatform_vendor: V\nplatform_product: P\n\
+            "abi_version: {}\nmodule_version: 0.1.0\nplatform_vendor: V\nplatform_product: P\n\
 bios_version: 1\nplatform_state: {state}\nsecurity_level: standard (1)\n\
-security_level_locked: no\nevents_total: 1\nevents_lost: 0\ntokens: 0\n"
+security_level_locked: no\nevents_total: 1\nevents_lost: 0\ntokens: 0\n",
+            milspec_abi::ABI_VERSION
         ))
         .unwrap();
         let info = DeviceInfo {
-            abi_version: 1,
+            abi_version: milspec_abi::ABI_VERSION,
             module_version: info_version.into(),
             platform_state: PlatformState::parse(state).unwrap(),
         };

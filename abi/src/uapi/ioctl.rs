@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 //! ioctl numbers of `/dev/milspec`, encoded like the C `_IOC()` macros.
 
+use super::refusals::REFUSALS_REQUEST_SIZE;
 use super::structs::{
     ALLOWLIST_REQUEST_SIZE, EVENTS_REQUEST_SIZE, INFO_SIZE, LEVEL_REQUEST_SIZE, STATUS_SIZE,
     TOKENS_REQUEST_SIZE,
@@ -58,12 +59,31 @@ pub const IOC_SET_ALLOWLIST: u32 = iow(0x05, ALLOWLIST_REQUEST_SIZE);
 /// `MILSPEC_IOC_GET_TOKENS` (needs `CAP_SYS_ADMIN`: tokens are root-only).
 pub const IOC_GET_TOKENS: u32 = iowr(0x06, TOKENS_REQUEST_SIZE);
 
+/// `MILSPEC_IOC_GET_REFUSALS`: refused calls per (uid, command) (anyone; ABI 2).
+pub const IOC_GET_REFUSALS: u32 = iowr(0x07, REFUSALS_REQUEST_SIZE);
+
 /// Every command of this ABI, in number order.
-pub const ALL_COMMANDS: [u32; 6] = [
+pub const ALL_COMMANDS: [u32; 7] = [
     IOC_GET_INFO,
     IOC_GET_STATUS,
     IOC_SET_LEVEL,
     IOC_GET_EVENTS,
     IOC_SET_ALLOWLIST,
     IOC_GET_TOKENS,
+    IOC_GET_REFUSALS,
 ];
+
+/// Short name of a command (`set_level`, ...), as refusal summaries and the
+/// status file use it; `None` for a number this ABI does not define.
+pub const fn command_name(cmd: u32) -> Option<&'static str> {
+    Some(match cmd {
+        IOC_GET_INFO => "get_info",
+        IOC_GET_STATUS => "get_status",
+        IOC_SET_LEVEL => "set_level",
+        IOC_GET_EVENTS => "get_events",
+        IOC_SET_ALLOWLIST => "set_allowlist",
+        IOC_GET_TOKENS => "get_tokens",
+        IOC_GET_REFUSALS => "get_refusals",
+        _ => return None,
+    })
+}

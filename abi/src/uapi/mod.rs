@@ -13,6 +13,7 @@
 //! * `structs`: the ioctl argument structs and their sizes;
 //! * `names`: module-name rules of the allowlist;
 //! * `ioctl`: ioctl numbers;
+//! * `refusals`: refused calls, coalesced per (uid, command);
 //! * `status_keys`: keys of `/proc/milspec/status`.
 //!
 //! Rules for every ioctl struct (see `docs/abi.md`):
@@ -25,6 +26,7 @@
 mod ioctl;
 mod level;
 mod names;
+mod refusals;
 pub mod status_keys;
 mod structs;
 mod types;
@@ -33,13 +35,16 @@ mod wire;
 pub use ioctl::*;
 pub use level::*;
 pub use names::*;
+pub use refusals::*;
 pub use structs::*;
 pub use types::*;
 pub use wire::{fixed_str, fixed_str_get};
 
 /// Version of this ABI. Bumped on any incompatible change of an ioctl or of the
-/// meaning of a `/proc/milspec/status` key.
-pub const ABI_VERSION: u32 = 1;
+/// meaning of a `/proc/milspec/status` key. 2: refused calls are coalesced
+/// (`refusals` events, GET_REFUSALS, `Status::refusals_total`) instead of one
+/// `ioctl_denied` event each.
+pub const ABI_VERSION: u32 = 2;
 
 /// Name of the kernel module (as `lsmod`/`/sys/module` show it).
 pub const MODULE_NAME: &str = "dell_milspec";

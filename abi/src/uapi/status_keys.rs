@@ -59,6 +59,11 @@ pub const SMBIOS_STRUCTURES: &str = "smbios_structures";
 /// Rejected 0xDA structures: `none`, or `<index>:<reason>` items joined by `, `
 /// (index from 1 in table order), ending in `, +N more` past the first 8.
 pub const SMBIOS_REJECTED: &str = "smbios_rejected";
+/// Privileged calls refused for lack of `CAP_SYS_ADMIN` since load (added in ABI 2).
+pub const REFUSED_CALLS: &str = "refused_calls";
+/// Refused calls per key: `none`, or `<uid>:<command>=<count>` items joined by `, `
+/// (first-seen order), the overflow bucket last as `other=<count>` (ABI 2).
+pub const REFUSED_CALLS_BY: &str = "refused_calls_by";
 
 /// Every key the module prints, in order.
 pub const ALL: &[&str] = &[
@@ -90,4 +95,6 @@ pub const ALL: &[&str] = &[
     FEATURE_TPM_MEASUREMENT,
     SMBIOS_STRUCTURES,
     SMBIOS_REJECTED,
+    REFUSED_CALLS,
+    REFUSED_CALLS_BY,
 ];

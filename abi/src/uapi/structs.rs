@@ -101,13 +101,16 @@ wire_struct! {
         pub reserved0: u32,
         /// Events ever recorded.
         pub events_total: u64,
-        /// Events overwritten before anyone could read them.
+        /// Events overwritten before anyone could read them (refused calls are
+        /// never events: they cannot make this grow).
         pub events_lost: u64,
         /// Sequence number the next event will get.
         pub next_seq: u64,
         /// CLOCK_MONOTONIC (ns) at load.
         pub loaded_at_ns: u64,
-        pub reserved: [u8; 56],
+        /// Privileged calls refused for lack of `CAP_SYS_ADMIN` since load (ABI 2).
+        pub refusals_total: u64,
+        pub reserved: [u8; 48],
     }
 }
 
@@ -165,7 +168,9 @@ impl LevelRequest {
 pub const NAME_LEN: usize = 56;
 /// Size of one [`Event`].
 pub const EVENT_SIZE: usize = 96;
-/// Events the kernel keeps; older ones are overwritten and counted as lost.
+/// Events the kernel keeps; older ones are overwritten and counted as lost. At
+/// most [`REFUSAL_SUMMARY_BUDGET`](super::REFUSAL_SUMMARY_BUDGET) of them are
+/// `refusals` summaries.
 pub const EVENT_RING_CAPACITY: usize = 256;
 
 wire_struct! {

@@ -136,12 +136,15 @@ pub enum EventKind {
     ModuleUnloaded = 4,
     /// A module load was refused by the allowlist: `name`.
     ModuleDenied = 5,
-    /// A state-changing ioctl without `CAP_SYS_ADMIN`: `arg0` the command.
-    IoctlDenied = 6,
+    // 6 was `ioctl_denied` (one event per refused call) in ABI 1; retired.
     /// The 0xDA token table is malformed: `name` the reason.
     TokenTableInvalid = 7,
     /// Loaded with `force=1` on an unsupported platform: `name` the product.
     ForcedLoad = 8,
+    /// Summary of refused calls of one (uid, command) key: `uid` the callers'
+    /// uid, `pid` the last caller, `arg0` the command, `arg1` the key's refusals
+    /// since load (saturating), `name` the command's name. See [`super::RefusalTable`].
+    Refusals = 9,
 }
 
 impl EventKind {
@@ -153,9 +156,9 @@ impl EventKind {
             EventKind::ModuleLoaded => "module_loaded",
             EventKind::ModuleUnloaded => "module_unloaded",
             EventKind::ModuleDenied => "module_denied",
-            EventKind::IoctlDenied => "ioctl_denied",
             EventKind::TokenTableInvalid => "token_table_invalid",
             EventKind::ForcedLoad => "forced_load",
+            EventKind::Refusals => "refusals",
         }
     }
 
@@ -167,9 +170,9 @@ impl EventKind {
             3 => Some(EventKind::ModuleLoaded),
             4 => Some(EventKind::ModuleUnloaded),
             5 => Some(EventKind::ModuleDenied),
-            6 => Some(EventKind::IoctlDenied),
             7 => Some(EventKind::TokenTableInvalid),
             8 => Some(EventKind::ForcedLoad),
+            9 => Some(EventKind::Refusals),
             _ => None,
         }
     }

@@ -15,13 +15,18 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define MILSPEC_ABI_VERSION	1
+#define MILSPEC_ABI_VERSION	2
 #define MILSPEC_IOCTL_MAGIC	0xD1
 #define MILSPEC_VERSION_LEN	32
 #define MILSPEC_NAME_LEN	56
 #define MILSPEC_EVENT_RING_CAPACITY	256
 #define MILSPEC_EVENTS_MAX_PER_CALL	4096
 #define MILSPEC_ALLOWLIST_MAX	64
+#define MILSPEC_REFUSAL_SLOTS	16
+#define MILSPEC_REFUSAL_ENTRIES_MAX	17	/* the slots plus the overflow bucket */
+#define MILSPEC_REFUSAL_UID_OTHER	0xFFFFFFFFU	/* uid of the overflow bucket */
+#define MILSPEC_REFUSAL_SUMMARY_WINDOW_NS	10000000000ULL
+#define MILSPEC_REFUSAL_SUMMARY_BUDGET	16
 
 enum milspec_platform_state {
 	MILSPEC_PLATFORM_SUPPORTED = 1,
@@ -55,9 +60,10 @@ enum milspec_event_kind {
 	MILSPEC_EVENT_MODULE_LOADED = 3,
 	MILSPEC_EVENT_MODULE_UNLOADED = 4,
 	MILSPEC_EVENT_MODULE_DENIED = 5,
-	MILSPEC_EVENT_IOCTL_DENIED = 6,
+	/* 6 was MILSPEC_EVENT_IOCTL_DENIED in ABI 1; retired. */
 	MILSPEC_EVENT_TOKEN_TABLE_INVALID = 7,
 	MILSPEC_EVENT_FORCED_LOAD = 8,
+	MILSPEC_EVENT_REFUSALS = 9,
 };
 
 /* struct milspec_status.flags */
@@ -92,7 +98,8 @@ struct milspec_status {
 	__u64 events_lost;
 	__u64 next_seq;
 	__u64 loaded_at_ns;
-	__u8 reserved[56];
+	__u64 refusals_total;
+	__u8 reserved[48];
 };
 
 struct milspec_level_request {
@@ -149,11 +156,30 @@ struct milspec_tokens_request {
 	__u8 reserved[4];
 };
 
+struct milspec_refusal {
+	__u32 uid;		/* MILSPEC_REFUSAL_UID_OTHER: the overflow bucket */
+	__u32 cmd;		/* 0 for the overflow bucket */
+	__u64 count;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
+struct milspec_refusals_request {
+	__u32 size;
+	__u32 capacity;
+	__u64 entries_ptr;	/* struct milspec_refusal[capacity] */
+	__u32 count;		/* out */
+	__u32 keys;		/* out */
+	__u64 total;		/* out */
+	__u8 reserved[8];
+};
+
 #define MILSPEC_IOC_GET_INFO	  _IOWR(MILSPEC_IOCTL_MAGIC, 0x01, struct milspec_info)
 #define MILSPEC_IOC_GET_STATUS	  _IOWR(MILSPEC_IOCTL_MAGIC, 0x02, struct milspec_status)
 #define MILSPEC_IOC_SET_LEVEL	  _IOW(MILSPEC_IOCTL_MAGIC, 0x03, struct milspec_level_request)
 #define MILSPEC_IOC_GET_EVENTS	  _IOWR(MILSPEC_IOCTL_MAGIC, 0x04, struct milspec_events_request)
 #define MILSPEC_IOC_SET_ALLOWLIST _IOW(MILSPEC_IOCTL_MAGIC, 0x05, struct milspec_allowlist_request)
 #define MILSPEC_IOC_GET_TOKENS	  _IOWR(MILSPEC_IOCTL_MAGIC, 0x06, struct milspec_tokens_request)
+#define MILSPEC_IOC_GET_REFUSALS  _IOWR(MILSPEC_IOCTL_MAGIC, 0x07, struct milspec_refusals_request)
 
 #endif /* _UAPI_LINUX_DELL_MILSPEC_H */

@@ -40,6 +40,12 @@ pub(super) fn status(paths: &ModulePaths) -> CmdResult {
         field(milspec_abi::status_keys::KERNEL_LOCKDOWN),
         if field(milspec_abi::status_keys::MODULE_SIG_ENFORCE) == "yes" { "enforced" } else { "not enforced" },
     );
+    if let Some(n) = p.fields.get(milspec_abi::status_keys::REFUSED_CALLS) {
+        text.push_str(&format!(
+            "\n  refused:   {n} calls without CAP_SYS_ADMIN ({})",
+            field(milspec_abi::status_keys::REFUSED_CALLS_BY)
+        ));
+    }
     for problem in &snap.problems {
         text.push_str("\n  PROBLEM:   ");
         text.push_str(problem);
@@ -56,6 +62,7 @@ pub(super) fn status(paths: &ModulePaths) -> CmdResult {
             "status": p.fields,
             "info": snap.info,
             "problems": snap.problems,
+            "refusals": snap.refusals,
         }),
         text,
     })
@@ -132,7 +139,7 @@ fn event_line(e: &milspec_abi::Event) -> String {
     let detail = match kind {
         Some(EventKind::LevelChanged) => format!("{} -> {}", level(e.arg0), level(e.arg1)),
         Some(EventKind::AllowlistChanged) => format!("{} entries", e.arg1),
-        Some(EventKind::IoctlDenied) => format!("cmd {:#x}", e.arg0),
+        Some(EventKind::Refusals) => format!("{name}: {} refused calls since load", e.arg1),
         _ => name.to_owned(),
     };
     format!(

@@ -39,6 +39,7 @@ impl Service {
             self.refresh_verdict();
             self.check_level();
             self.update_gauges();
+            self.check_refusals();
         }
         self.flush();
     }

@@ -196,6 +196,7 @@ impl Service {
         self.enforce_full();
         self.check_module_allowed(&snap.proc.module_version);
         self.drain_events();
+        self.check_refusals();
         self.update_gauges();
         self.flush();
     }

@@ -12,7 +12,8 @@
 //!
 //! One concern per file: [`link`] (device connection), [`cursor`] (resume
 //! position), [`events`], [`enforce`] (level, allowlist, lock), [`violations`]
-//! (actions), [`signals`] (and reload), [`flush`] (health, metrics, STATUS=),
+//! (actions), [`refusals`] (refused calls), [`signals`] (and reload), [`flush`]
+//! (health, metrics, STATUS=),
 //! [`http`] (metrics endpoint), [`policy_holder`].
 
 mod cursor;
@@ -22,6 +23,7 @@ mod flush;
 mod http;
 mod link;
 mod policy_holder;
+mod refusals;
 mod signals;
 mod violations;
 
@@ -40,6 +42,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{InitFlags, Inotify, WatchDescriptor};
 use nix::sys::signalfd::SignalFd;
+use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -93,6 +96,8 @@ pub struct Service {
     last_gap: Option<SystemTime>,
     alerts: Vec<RunningAlert>,
     last_rollback: Option<Instant>,
+    /// Refusal counts per (uid, command) at the last reading of the module's table.
+    refusals_seen: BTreeMap<(u32, u32), u64>,
     /// The one-line verdict last written (systemd's STATUS=).
     status_line: String,
     stop: bool,
@@ -147,6 +152,7 @@ impl Service {
             last_gap: None,
             alerts: Vec::new(),
             last_rollback: None,
+            refusals_seen: BTreeMap::new(),
             status_line: String::new(),
             stop: false,
         };

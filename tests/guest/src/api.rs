@@ -13,6 +13,11 @@ fn status_text() -> Result<ProcStatus, String> {
     ProcStatus::parse(&text).map_err(|e| e.to_string())
 }
 
+/// Every `key: value` of the status file.
+pub fn status_fields() -> Result<std::collections::BTreeMap<String, String>, String> {
+    status_text().map(|s| s.fields)
+}
+
 fn field(s: &ProcStatus, key: &str) -> String {
     s.fields.get(key).cloned().unwrap_or_default()
 }
@@ -227,26 +232,37 @@ pub fn poll_in(fd: i32, timeout_ms: i32) -> i32 {
     unsafe { libc::poll(&mut p, 1, timeout_ms) }
 }
 
-/// As an unprivileged user: every state change is EPERM (and recorded), every
-/// query works, the tokens file is unreadable.
+/// As an unprivileged user: every state change is EPERM (and counted per uid and
+/// command, with at most one summary event per key), every query works, the
+/// tokens file is unreadable.
 pub fn unprivileged_gets_eperm_for_changes(_: &Config) -> TestResult {
     let dev = open_device()?;
     let before = dev.status().map_err(|e| e.to_string())?;
+    let ref_before = dev.refusals().map_err(|e| e.to_string())?;
     run_as(1000, &["--as-user-checks"])?;
-    let batch = dev.events(before.next_seq, 64).map_err(|e| e.to_string())?;
-    let denied: Vec<u32> = batch
-        .events
+    let ref_after = dev.refusals().map_err(|e| e.to_string())?;
+    let count = |r: &milspec_host::device::Refusals, cmd| {
+        r.entries
+            .iter()
+            .find(|e| e.uid == 1000 && e.cmd == cmd)
+            .map_or(0, |e| e.count)
+    };
+    let grew: Vec<u64> = [IOC_SET_LEVEL, IOC_SET_ALLOWLIST, IOC_GET_TOKENS]
         .iter()
-        .filter(|e| e.kind == EventKind::IoctlDenied as u32)
-        .map(|e| e.arg0)
+        .map(|&c| count(&ref_after, c) - count(&ref_before, c))
         .collect();
     check(
-        denied == [IOC_SET_LEVEL, IOC_SET_ALLOWLIST, IOC_GET_TOKENS]
+        grew == [1, 1, 1] && ref_after.total == ref_before.total + 3,
+        || format!("refusals grew by {grew:?}"),
+    )?;
+    let batch = dev.events(before.next_seq, 64).map_err(|e| e.to_string())?;
+    check(
+        batch.events.len() <= 3
             && batch
                 .events
                 .iter()
-                .all(|e| e.uid == 1000 || e.kind != EventKind::IoctlDenied as u32),
-        || format!("denied events {denied:x?}"),
+                .all(|e| e.uid == 1000 && e.kind == EventKind::Refusals as u32),
+        || format!("events after the refusals: {:?}", batch.events),
     )?;
     let after = dev.status().map_err(|e| e.to_string())?;
     check(after.security_level == before.security_level, || {
@@ -304,7 +320,7 @@ pub fn every_command_rejects_bad_input(_: &Config) -> TestResult {
     st.size = 64;
     einval("GET_STATUS size", IOC_GET_STATUS, &st.to_bytes())?;
     let mut st = Status::request();
-    st.reserved[55] = 1;
+    st.reserved[47] = 1;
     einval("GET_STATUS reserved", IOC_GET_STATUS, &st.to_bytes())?;
     let mut lv = LevelRequest::new(SecurityLevel::Standard);
     lv.level = u32::MAX;
@@ -322,6 +338,16 @@ pub fn every_command_rejects_bad_input(_: &Config) -> TestResult {
     let mut tk = TokensRequest::new(0, 1);
     tk.size = 1 << 20;
     einval("GET_TOKENS size", IOC_GET_TOKENS, &tk.to_bytes())?;
+    let mut rf = RefusalsRequest::new(0, 1);
+    rf.keys = 1;
+    einval(
+        "GET_REFUSALS output not zero",
+        IOC_GET_REFUSALS,
+        &rf.to_bytes(),
+    )?;
+    let mut rf = RefusalsRequest::new(0, 1);
+    rf.reserved[0] = 1;
+    einval("GET_REFUSALS reserved", IOC_GET_REFUSALS, &rf.to_bytes())?;
 
     // Invalid module names: EINVAL, and the list is unchanged.
     for bad in ["", "has space", "semi;colon"] {

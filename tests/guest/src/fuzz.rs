@@ -8,7 +8,7 @@ use milspec_abi::*;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 
-const CMDS: [u32; 6] = ALL_COMMANDS;
+const CMDS: [u32; 7] = ALL_COMMANDS;
 
 fn struct_size(cmd: u32) -> usize {
     ((cmd >> 16) & 0x3fff) as usize
@@ -30,6 +30,9 @@ fn well_formed(rng: &mut fastrand::Rng, cmd: u32, array: usize, allow_locking: b
             .to_bytes()
             .to_vec(),
         IOC_SET_ALLOWLIST => AllowlistRequest::new(array, rng.u32(0..4))
+            .to_bytes()
+            .to_vec(),
+        IOC_GET_REFUSALS => RefusalsRequest::new(array, rng.u32(0..20))
             .to_bytes()
             .to_vec(),
         _ => TokensRequest::new(array, rng.u32(0..8)).to_bytes().to_vec(),

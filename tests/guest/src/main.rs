@@ -13,6 +13,8 @@
 //!   --ko PATH (race: the module file)  --race-rounds N (200)
 //!   --test-modules DIR (paranoid: milspec_probe_{ok,denied}.ko)
 //!   --idle-secs N (daemon-bench: idle period measured, 60)
+//!   --refusals N (refusals: refused SET_LEVEL calls as uid 1000, 100000)
+//!   group refuse-tokens: 3 refused GET_TOKENS calls as uid 1000 (for daemon.sh)
 
 mod api;
 mod basic;
@@ -20,6 +22,7 @@ mod bench;
 mod daemon_bench;
 mod fuzz;
 mod paranoid;
+mod refusals;
 mod stress;
 mod util;
 
@@ -42,6 +45,7 @@ pub struct Config {
     race_rounds: u32,
     test_modules: PathBuf,
     idle_secs: u64,
+    refusals: u64,
 }
 
 type Test = (&'static str, Box<dyn Fn(&Config) -> TestResult>);
@@ -148,6 +152,13 @@ fn group(name: &str) -> Option<Vec<Test>> {
             "milspecd event latency, RSS, idle wakeups (figures; idle must not wake)",
             |c: &Config| daemon_bench::run(c.idle_secs),
         )],
+        "refusals" => vec![t(
+            "uid 1000's refused calls evict no event, are exact counts",
+            |c: &Config| refusals::flood_keeps_every_root_event(c.refusals),
+        )],
+        "refuse-tokens" => vec![t("uid 1000: 3 refused GET_TOKENS calls", |_: &Config| {
+            util::run_as(1000, &["--as-user-refuse", "get_tokens", "3"])
+        })],
         "paranoid" => vec![t(
             "paranoid: ratchet, pinning, allowlist enforcement",
             |c: &Config| paranoid::ratchet_pin_and_allowlist(&c.test_modules),
@@ -182,6 +193,14 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("--as-nobody-query") => std::process::exit(basic::nobody_query()),
         Some("--as-user-checks") => exit_with(api::user_checks()),
+        Some("--as-user-refuse") => {
+            let cmd = match args.get(1).map(String::as_str) {
+                Some("get_tokens") => milspec_abi::IOC_GET_TOKENS,
+                _ => milspec_abi::IOC_SET_LEVEL,
+            };
+            let n = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
+            exit_with(refusals::user_refuse(cmd, n))
+        }
         Some("--as-user-fuzz") => {
             let iters = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
             exit_with(fuzz::run(iters, 0x00F0_0D5E, false))
@@ -202,6 +221,7 @@ fn main() {
         ko: "/lib/milspec/dell_milspec.ko".into(),
         race_rounds: 200,
         idle_secs: 60,
+        refusals: 100_000,
         test_modules: "/lib/milspec/test".into(),
     };
     let mut groups = Vec::new();
@@ -234,6 +254,7 @@ fn main() {
             "--ko" => cfg.ko = val().into(),
             "--race-rounds" => cfg.race_rounds = num(val()) as u32,
             "--idle-secs" => cfg.idle_secs = num(val()),
+            "--refusals" => cfg.refusals = num(val()),
             "--test-modules" => cfg.test_modules = val().into(),
             g if !g.starts_with('-') => groups.push(g.to_owned()),
             other => usage(&format!("unknown option {other}")),

@@ -2,9 +2,11 @@
 # Suite for milspecd against the real module (boot with --no-load). Destructive:
 # ends with the level locked at paranoid. Prints the daemon's metrics as "#m "
 # lines, which the host harness checks with promtool.
+# Usage: daemon.sh [REFUSALS]: refused SET_LEVEL calls uid 1000 makes (100000).
 # shellcheck source=tests/vm/guest/lib.sh
 . /tests/lib.sh
 D=/tmp/d
+REFUSALS=${1:-100000}
 mkdir -p $D/prom /etc/milspec
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
@@ -54,6 +56,12 @@ policy ""
 t "milspecd --check-config accepts the policy" milspecd --check-config /etc/milspec/policy.toml
 t "load the module (level standard)" milspecctl load --file "$KO"
 
+# Unprivileged noise before the daemon starts: uid 1000 floods refused SET_LEVEL
+# calls between two root events; the in-guest test checks that every event is
+# still held, none counted lost, and the exact counts. The daemon, started next,
+# reports them from the module's table.
+guest_tests --refusals "$REFUSALS" refusals
+
 MILSPECD_LOG=debug milspecd --runtime-dir $D/run >$D/log 2>&1 &
 PID=$!
 t_wait "the daemon raises standard to the policy minimum (enhanced)" level_is enhanced
@@ -67,6 +75,13 @@ t_wait "capabilities dropped to CAP_SYS_ADMIN only" grep -qE '^CapEff:[[:space:]
 t_out "bounding set too" '^CapBnd:[[:space:]]+0000000000200000$' cat /proc/$PID/status
 t_out "metrics served on 127.0.0.1:9477" '^milspec_module_loaded 1$' wget -q -O - http://127.0.0.1:9477/metrics
 t_out "other paths get 404" '404' wget -q -O - http://127.0.0.1:9477/ 2>&1
+t_wait "the daemon reports uid 1000's refused calls with their exact count" grep -q "policy violation: uid 1000 made $REFUSALS refused set_level calls without CAP_SYS_ADMIN ($REFUSALS since the module loaded)" $D/log
+t_wait "metrics: the module's refused calls by uid and command" grep -q "milspec_kernel_refused_calls{uid=\"1000\",command=\"set_level\"} $REFUSALS\$" $D/prom/milspec.prom
+t_out "milspecd --once --json: the same count" "\"refused_calls\":\\{\"total\":$REFUSALS,\"by\":\\[\\{\"uid\":1000,\"command\":\"set_level\",\"count\":$REFUSALS\\}" milspecd --once --json
+# While it runs: a new key's first refusal is a summary event at once.
+guest_tests refuse-tokens
+t_wait "the daemon reports refused calls as they happen (summary event)" grep -qE 'policy violation: uid 1000 made [1-3] refused get_tokens calls' $D/log
+t_wait "metrics count ioctl_denied violations" sh -c "grep -q 'milspec_policy_violations_total{kind=\"ioctl_denied\"} 2' $D/prom/milspec.prom"
 
 t "lowering the level by hand" milspecctl level standard
 t_wait "... is undone by the daemon" level_is enhanced
