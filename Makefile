@@ -11,6 +11,8 @@
 #   make bench      deployment benchmark in the VM (bare syscalls vs milspecctl load/rollback,
 #                   phases, store scaling) and audit verify scaling; plots in target/bench/
 #   make system-test full-system tier: Debian + systemd in the VM, milspecd as a service
+#   make faults     power cuts: QEMU killed at seeded points during install, load, rollback,
+#                   remove on ext4 (FAULT_CUTS=32, FAULT_SEED=14); checks after each reboot
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
 #   make deb        Debian packages milspec-dkms and milspec-tools in target/deb/
 #   make deb-check  build them, lintian, package contents, make install/uninstall round trip
@@ -26,12 +28,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
-.PHONY: module deps kernel tools guest-bins check demo vm-test system-test fuzz bench clean help \
+.PHONY: module deps kernel tools guest-bins check demo vm-test system-test faults fuzz bench clean help \
 	deb deb-check install uninstall dkms-build dkms-test \
 	fleet-deps fleet-unit fleet-test fleet-bench fleet-rollout fleet-rollback fleet-preflight
 
 help:
-	@sed -n '4,24p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,26p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -56,6 +58,12 @@ system-test: deps
 
 check:
 	@scripts/check.sh
+
+# make check runs the small seeded set (tests/faults/run's default, 4 cuts).
+FAULT_CUTS ?= 32
+FAULT_SEED ?= 14
+faults:
+	@tests/faults/run --cuts $(FAULT_CUTS) --seed $(FAULT_SEED)
 
 demo:
 	@scripts/demo.sh
