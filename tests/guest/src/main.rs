@@ -4,7 +4,7 @@
 //!
 //! Usage: milspec-guest-tests [options] [GROUP...]
 //!   groups: basic api (default), tokens, fuzz, fuzz-user, stress, race, paranoid, bench,
-//!           daemon-bench
+//!           daemon-bench, daemon-load
 //!   --expect-state supported|forced    platform state the VM should produce
 //!   --expect-tokens ID:LOC:VAL,...     tokens (hex) the SMBIOS fixture holds, or "none"
 //!   --expect-smbios STATE              present (default) | absent | invalid
@@ -13,11 +13,14 @@
 //!   --ko PATH (race: the module file)  --race-rounds N (200)
 //!   --test-modules DIR (paranoid: milspec_probe_{ok,denied}.ko)
 //!   --idle-secs N (daemon-bench: idle period measured, 60)
+//!   --writers N (8)  --load-secs N (60)  --metrics FILE (daemon-load: milspecd's
+//!           textfile, /run/milspec/milspec.prom)
 
 mod api;
 mod basic;
 mod bench;
 mod daemon_bench;
+mod event_load;
 mod fuzz;
 mod paranoid;
 mod stress;
@@ -42,6 +45,9 @@ pub struct Config {
     race_rounds: u32,
     test_modules: PathBuf,
     idle_secs: u64,
+    writers: usize,
+    load_secs: u64,
+    metrics: PathBuf,
 }
 
 type Test = (&'static str, Box<dyn Fn(&Config) -> TestResult>);
@@ -148,6 +154,10 @@ fn group(name: &str) -> Option<Vec<Test>> {
             "milspecd event latency, RSS, idle wakeups (figures; idle must not wake)",
             |c: &Config| daemon_bench::run(c.idle_secs),
         )],
+        "daemon-load" => vec![t(
+            "milspecd under load: every event handled or reported lost, peak RSS <= 10 MiB",
+            |c: &Config| event_load::run(c.writers, c.load_secs, &c.metrics),
+        )],
         "paranoid" => vec![t(
             "paranoid: ratchet, pinning, allowlist enforcement",
             |c: &Config| paranoid::ratchet_pin_and_allowlist(&c.test_modules),
@@ -202,6 +212,9 @@ fn main() {
         ko: "/lib/milspec/dell_milspec.ko".into(),
         race_rounds: 200,
         idle_secs: 60,
+        writers: 8,
+        load_secs: 60,
+        metrics: "/run/milspec/milspec.prom".into(),
         test_modules: "/lib/milspec/test".into(),
     };
     let mut groups = Vec::new();
@@ -234,6 +247,9 @@ fn main() {
             "--ko" => cfg.ko = val().into(),
             "--race-rounds" => cfg.race_rounds = num(val()) as u32,
             "--idle-secs" => cfg.idle_secs = num(val()),
+            "--writers" => cfg.writers = num(val()) as usize,
+            "--load-secs" => cfg.load_secs = num(val()),
+            "--metrics" => cfg.metrics = val().into(),
             "--test-modules" => cfg.test_modules = val().into(),
             g if !g.starts_with('-') => groups.push(g.to_owned()),
             other => usage(&format!("unknown option {other}")),
