@@ -16,7 +16,8 @@
 #   milspec-phase NAME US           a phase of it ended (MILSPEC_TRACE_PHASES)
 #   FAULT-DONE rc=RC                it returned (a cut after this must keep it)
 #   FAULT-CHECK op=.. from=.. to=.. outcome=previous|new|inconsistent
-#               audit=clean|torn|head_behind|broken current=V
+#               audit=clean|torn|head_behind|broken recovery=KIND current=V
+#   FAULT-RECOVERY TEXT             what the first command after the reboot repaired
 #   FAULT-WHY TEXT                  why a check found the store inconsistent
 R=/mnt
 V=/lib/milspec/versions
@@ -60,7 +61,21 @@ check_last_cut() {
 	elif echo "$out" | grep -q 'one more than audit.head'; then audit=head_behind
 	else audit=broken; bad "audit verify after the cut: $out"; fi
 
+	# The first command after the reboot: what recovery did ("repaired").
 	out=$(milspecctl list 2>&1) || bad "list failed: $out"
+	rec=$(echo "$out" | sed -n 's/^note: //p')
+	case $rec in
+	'') recovery=none ;;
+	*"had committed"*) recovery=commit_finished ;;
+	*"committed"*) recovery=committed ;;
+	*"reloaded"*) recovery=reloaded_previous ;;
+	*"had not changed"*) recovery=unchanged ;;
+	*"completed an interrupted"*) recovery=rolled_forward ;;
+	*"undid an interrupted"*) recovery=rolled_back ;;
+	*"audit"*) recovery=audit_only ;;
+	*) recovery=other ;;
+	esac
+	[ -z "$rec" ] || echo "FAULT-RECOVERY $rec"
 	store_consistent
 	cur=$(state_field current)
 	if [ -z "$cur" ]; then bad "state.json names no current version"; else
@@ -94,7 +109,7 @@ check_last_cut() {
 		bad "no record of the operation that was cut"
 	fi
 	[ -z "$why" ] || { outcome=inconsistent; echo "FAULT-WHY $why"; }
-	echo "FAULT-CHECK op=$last_op from=$last_from to=$last_to outcome=$outcome audit=$audit current=$cur"
+	echo "FAULT-CHECK op=$last_op from=$last_from to=$last_to outcome=$outcome audit=$audit recovery=$recovery current=$cur"
 }
 
 setup() {
