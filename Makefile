@@ -9,8 +9,11 @@
 #   make tools      release build of milspecctl and milspecd for this host
 #   make guest-bins static binaries for the VM (tools + in-guest tests)
 #   make bench      deployment benchmark in the VM (bare syscalls vs milspecctl load/rollback,
-#                   phases, store scaling) and audit verify scaling; plots in target/bench/
+#                   phases, store scaling), audit verify scaling, milspecd under load
+#                   (full-system tier); plots in target/bench/
 #   make system-test full-system tier: Debian + systemd in the VM, milspecd as a service
+#   make faults     power cuts: QEMU killed at seeded points during install, load, rollback,
+#                   remove on ext4 (FAULT_CUTS=32, FAULT_SEED=14); checks after each reboot
 #   make fuzz       long run of the SMBIOS parser fuzz harness (FUZZ_ITERS=500000000, ~1 min)
 #   make deb        Debian packages milspec-dkms and milspec-tools in target/deb/
 #   make deb-check  build them, lintian, package contents, make install/uninstall round trip
@@ -26,12 +29,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := module
 
-.PHONY: module deps kernel tools guest-bins check demo vm-test system-test fuzz bench clean help \
+.PHONY: module deps kernel tools guest-bins check demo vm-test system-test faults fuzz bench clean help \
 	deb deb-check install uninstall dkms-build dkms-test \
 	fleet-deps fleet-unit fleet-test fleet-bench fleet-rollout fleet-rollback fleet-preflight
 
 help:
-	@sed -n '4,24p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,27p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -56,6 +59,12 @@ system-test: deps
 
 check:
 	@scripts/check.sh
+
+# make check runs the small seeded set (tests/faults/run's default, 4 cuts).
+FAULT_CUTS ?= 32
+FAULT_SEED ?= 14
+faults:
+	@tests/faults/run --cuts $(FAULT_CUTS) --seed $(FAULT_SEED)
 
 demo:
 	@scripts/demo.sh
@@ -95,12 +104,17 @@ fleet-preflight:
 		$(if $(MODULE),-e milspec_fleet_module_file="$(abspath $(MODULE))") $(FLEET_ARGS)
 
 # The VM figures (ratios, phases, store curves), then the plots and the host-side
-# audit verify curve; everything under target/bench/.
+# audit verify curve, then milspecd under load in the full-system tier (8 writers,
+# 60 s, systemd watchdog); everything under target/bench/.
 bench:
 	@mkdir -p target/bench
 	@set -o pipefail; tests/vm/run --no-load --timeout 1200 -- milspec-guest-tests bench | tee target/bench/vm.txt
 	@cargo run -q --release --locked -p milspec-host --example bench_curves -- store target/bench/vm.txt
 	@cargo run -q --release --locked -p milspec-host --example bench_curves -- audit
+	@set -o pipefail; bins=$$(scripts/guest-bins.sh) && tests/system/run \
+		--add "$$bins/milspecctl" --add "$$bins/milspecd" --add "$$bins/milspec-guest-tests" \
+		--add packaging/systemd/milspecd.service -- bash /run/milspec-test/tests/load.sh \
+		| tee target/bench/daemon-load.txt
 
 FUZZ_ITERS ?= 500000000
 fuzz:

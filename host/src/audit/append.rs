@@ -51,9 +51,19 @@ impl AuditLog {
     /// log whose active segment's chain is already broken, so tampering stays
     /// visible. Seals the active segment first when it is due (see the module
     /// docs), and then drops expired segments.
+    ///
+    /// An append cut short by a crash (an incomplete last line, or a head one
+    /// line behind) is repaired first, and the repair recorded (see
+    /// [`AuditLog::repair`]).
     pub fn append(&self, action: Action, uid: u32) -> Result<Record, AuditError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| self.io(e))?;
         let _guard = self.lock()?;
+        self.repair_locked(uid)?;
+        self.append_locked(action, uid)
+    }
+
+    /// [`AuditLog::append`], the lock held.
+    pub(super) fn append_locked(&self, action: Action, uid: u32) -> Result<Record, AuditError> {
         let sealed = self.sealed_segments()?;
         let (active, sealed_end) = self.check_active(sealed.last())?;
         let now = self.now();

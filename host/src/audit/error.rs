@@ -24,6 +24,10 @@ pub enum AuditError {
         expected: u64,
         expected_hash: String,
     },
+    #[error("audit log line {line} is incomplete ({bytes} bytes, no end of line): an append was cut short by a crash or power loss; the next milspecctl command that opens the store removes it and records the repair")]
+    TornLine { line: u64, bytes: u64 },
+    #[error("audit log has {lines} lines, one more than audit.head records: an append was cut short by a crash or power loss before the head was written; the next milspecctl command that opens the store moves the head forward and records the repair")]
+    HeadBehind { lines: u64 },
     #[error("audit.head is missing or unreadable, but the log has {0} lines")]
     NoHead(u64),
     #[error("audit segment {segment}: {source}")]

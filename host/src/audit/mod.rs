@@ -24,6 +24,16 @@
 //! starts at the anchor, and an anchor that no `audit_expire` record in the
 //! chain confirms is an error: deleting segments at the start is only accepted
 //! when the log itself says it did so.
+//!
+//! Crashes: a line is appended (one write, fsync) before the head is replaced
+//! (write-temp, fsync, rename). A crash or power cut in between leaves one of
+//! two states, both reported by `verify` under their own errors and repaired by
+//! the next append or [`AuditLog::repair`] (which the tools run when they open
+//! the store): an incomplete last line (no newline; it is cut off, its length
+//! and hash recorded), or one complete line past the head (the head is moved
+//! forward). Each repair is itself an `audit_repair` record in the chain, so
+//! nothing a crash left is accepted silently; anything else (a complete line
+//! that does not parse, a head two lines behind) stays an error.
 use crate::fsutil::{sync_dir, write_atomic};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -38,6 +48,7 @@ mod append;
 mod error;
 mod files;
 mod record;
+mod repair;
 mod verify;
 
 pub use error::AuditError;
@@ -54,6 +65,8 @@ pub const DEFAULT_MAX_SEGMENT_BYTES: u64 = 256 << 10;
 pub const DEFAULT_RETENTION_SECS: u64 = 90 * 86_400;
 /// The action of the record that announces dropped segments.
 pub const EXPIRE_ACTION: &str = "audit_expire";
+/// The action of the record that says what a crash left and how it was repaired.
+pub const REPAIR_ACTION: &str = "audit_repair";
 
 const ACTIVE: &str = "audit.jsonl";
 

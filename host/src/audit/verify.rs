@@ -13,7 +13,13 @@ pub(super) struct Walked {
     pub(super) last_timestamp: Option<u64>,
     /// `first_segment` of every `audit_expire` record in it.
     pub(super) expiries: Vec<String>,
+    /// Bytes of the complete lines.
     pub(super) bytes: u64,
+    /// The last complete line's `prev_hash`.
+    pub(super) last_prev: Option<String>,
+    /// Length of an incomplete last line (bytes after the last newline): what
+    /// an append cut short by a crash leaves. Not counted in `lines`.
+    pub(super) torn: Option<u64>,
 }
 
 /// Walks `segments`, on as many threads as there are CPUs.
@@ -59,6 +65,18 @@ pub(super) fn walk_all(segments: &[(u64, PathBuf)]) -> Vec<Result<Walked, AuditE
     })
 }
 
+/// An incomplete last line as an error (after the complete lines before it
+/// were checked, so that only an otherwise intact log reports it).
+pub(super) fn torn_line(w: &Walked) -> Result<(), AuditError> {
+    match w.torn {
+        Some(bytes) => Err(AuditError::TornLine {
+            line: w.lines + 1,
+            bytes,
+        }),
+        None => Ok(()),
+    }
+}
+
 impl AuditLog {
     /// Walks one segment's chain. `first_prev`: what the first line's
     /// `prev_hash` must be (`None`: whatever it is, checked by the caller).
@@ -75,6 +93,7 @@ impl AuditLog {
         };
         let mut w = Walked::default();
         let mut prev: Option<[u8; 32]> = None;
+        let mut prev_prev: Option<[u8; 32]> = None;
         let mut reader = BufReader::with_capacity(1 << 16, file);
         let mut line = Vec::with_capacity(512);
         loop {
@@ -85,10 +104,14 @@ impl AuditLog {
             if got == 0 {
                 break;
             }
-            w.bytes += got as u64;
-            if line.last() == Some(&b'\n') {
-                line.pop();
+            if line.last() != Some(&b'\n') {
+                // Only the end of the file lacks a newline: every line is
+                // written with its own in one write, so this one was cut short.
+                w.torn = Some(got as u64);
+                break;
             }
+            w.bytes += got as u64;
+            line.pop();
             w.lines += 1;
             let n = w.lines;
             let rec: Line = serde_json::from_slice(&line).map_err(|e| AuditError::Malformed {
@@ -118,8 +141,16 @@ impl AuditLog {
                     w.expiries.push(f.into_owned());
                 }
             }
+            prev_prev = prev;
             prev = Some(Sha256::digest(&line).into());
         }
+        // The chain was checked: the last line's prev_hash is the hash of the
+        // line before it, or the first line's own.
+        w.last_prev = match (w.lines, prev_prev) {
+            (0, _) => None,
+            (1, _) => w.first_prev.clone(),
+            (_, p) => p.map(hex::encode),
+        };
         w.last_hash = match prev {
             Some(p) => hex::encode(p),
             None => first_prev.unwrap_or(GENESIS).to_owned(),
@@ -138,9 +169,25 @@ impl AuditLog {
         let (n, last) = (active.lines, active.last_hash.as_str());
         match self.read_head() {
             None if n == 0 => Ok(()),
+            // The very first line, written before its head ever was.
+            None if n == 1
+                && sealed_end.is_none()
+                && active.last_prev.as_deref() == Some(GENESIS) =>
+            {
+                Err(AuditError::HeadBehind { lines: n })
+            }
             None => Err(AuditError::NoHead(n)),
             Some(h) if h.lines == n && h.last_hash == last => Ok(()),
             Some(h) if n == 0 && sealed_end == Some((h.lines, h.last_hash.as_str())) => Ok(()),
+            // One complete line past the head, chained to the line the head
+            // names: an append whose line was written but not yet the head.
+            Some(h)
+                if active.last_prev.as_deref() == Some(h.last_hash.as_str())
+                    && (n == h.lines + 1
+                        || (n == 1 && sealed_end == Some((h.lines, h.last_hash.as_str())))) =>
+            {
+                Err(AuditError::HeadBehind { lines: n })
+            }
             Some(h) => Err(AuditError::HeadMismatch {
                 found: n,
                 found_hash: last.to_owned(),
@@ -184,6 +231,7 @@ impl AuditLog {
             }
         }
         self.check_head(&w, sealed_end.as_ref().map(|(_, l, h)| (*l, h.as_str())))?;
+        torn_line(&w)?;
         Ok((w, sealed_end))
     }
 
@@ -215,6 +263,7 @@ impl AuditLog {
                 segment: name.clone(),
                 source: Box::new(e),
             };
+            let w = w.and_then(|w| torn_line(&w).map(|()| w));
             let w = w.map_err(in_segment)?;
             if w.lines > 0 && w.first_prev.as_deref() != Some(prev.as_str()) {
                 return Err(in_segment(AuditError::BrokenChain { line: 1 }));
@@ -256,6 +305,7 @@ impl AuditLog {
         }
         let sealed_end = before.map(|(_, l)| (l, prev.as_str()));
         self.check_head(&active, sealed_end)?;
+        torn_line(&active)?;
         expiries.extend(active.expiries.iter().cloned());
         if anchor.is_some() && !expiries.contains(&segment_name(first)) {
             return Err(AuditError::UnconfirmedAnchor(segment_name(first)));

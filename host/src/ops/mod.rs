@@ -1,7 +1,7 @@
 //! The operations both tools run on a host, as `milspecctl` names them: each
-//! opens the store (finishing or undoing an interrupted operation first) and
-//! records itself in the audit log. Results are typed; rendering them as text or
-//! JSON is the caller's job.
+//! opens the store (repairing an audit append cut short, finishing or undoing an
+//! interrupted operation first) and records itself in the audit log. Results
+//! are typed; rendering them as text or JSON is the caller's job.
 
 mod deploy;
 mod direct;
@@ -43,6 +43,9 @@ pub(crate) fn open_store(root: &Path) -> Result<Opened, Error> {
 }
 
 fn open_store_inner(root: &Path) -> Result<Opened, Error> {
+    // An audit append cut short by a crash is repaired (and recorded) first, so
+    // that the verify checks of this command see an intact chain.
+    let audit_note = audit_log(root).repair(uid())?;
     let store = Store::open(root)?;
     let mut note = match store.recover()? {
         Recovery::Clean => None,
@@ -55,10 +58,11 @@ fn open_store_inner(root: &Path) -> Result<Opened, Error> {
     if let Some(n) = &note {
         record(root, "recover", "ok", BTreeMap::new(), 0.0, Some(n.clone()))?;
     }
-    Ok(Opened {
-        store,
-        repaired: note,
-    })
+    let repaired = match (audit_note, note) {
+        (Some(a), Some(n)) => Some(format!("{a}; {n}")),
+        (a, n) => a.or(n),
+    };
+    Ok(Opened { store, repaired })
 }
 
 /// Appends a plain action (no deployment) to the audit log.

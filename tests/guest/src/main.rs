@@ -4,7 +4,7 @@
 //!
 //! Usage: milspec-guest-tests [options] [GROUP...]
 //!   groups: basic api (default), tokens, fuzz, fuzz-user, stress, race, paranoid, bench,
-//!           daemon-bench
+//!           daemon-bench, daemon-load
 //!   --expect-state supported|forced    platform state the VM should produce
 //!   --expect-tokens ID:LOC:VAL,...     tokens (hex) the SMBIOS fixture holds, or "none"
 //!   --expect-smbios STATE              present (default) | absent | invalid
@@ -15,11 +15,14 @@
 //!   --idle-secs N (daemon-bench: idle period measured, 60)
 //!   --refusals N (refusals: refused SET_LEVEL calls as uid 1000, 100000)
 //!   group refuse-tokens: 3 refused GET_TOKENS calls as uid 1000 (for daemon.sh)
+//!   --writers N (8)  --load-secs N (60)  --metrics FILE (daemon-load: milspecd's
+//!           textfile, /run/milspec/milspec.prom)
 
 mod api;
 mod basic;
 mod bench;
 mod daemon_bench;
+mod event_load;
 mod fuzz;
 mod paranoid;
 mod refusals;
@@ -46,6 +49,9 @@ pub struct Config {
     test_modules: PathBuf,
     idle_secs: u64,
     refusals: u64,
+    writers: usize,
+    load_secs: u64,
+    metrics: PathBuf,
 }
 
 type Test = (&'static str, Box<dyn Fn(&Config) -> TestResult>);
@@ -159,6 +165,10 @@ fn group(name: &str) -> Option<Vec<Test>> {
         "refuse-tokens" => vec![t("uid 1000: 3 refused GET_TOKENS calls", |_: &Config| {
             util::run_as(1000, &["--as-user-refuse", "get_tokens", "3"])
         })],
+        "daemon-load" => vec![t(
+            "milspecd under load: every event handled or reported lost, peak RSS <= 10 MiB",
+            |c: &Config| event_load::run(c.writers, c.load_secs, &c.metrics),
+        )],
         "paranoid" => vec![t(
             "paranoid: ratchet, pinning, allowlist enforcement",
             |c: &Config| paranoid::ratchet_pin_and_allowlist(&c.test_modules),
@@ -222,6 +232,9 @@ fn main() {
         race_rounds: 200,
         idle_secs: 60,
         refusals: 100_000,
+        writers: 8,
+        load_secs: 60,
+        metrics: "/run/milspec/milspec.prom".into(),
         test_modules: "/lib/milspec/test".into(),
     };
     let mut groups = Vec::new();
@@ -255,6 +268,9 @@ fn main() {
             "--race-rounds" => cfg.race_rounds = num(val()) as u32,
             "--idle-secs" => cfg.idle_secs = num(val()),
             "--refusals" => cfg.refusals = num(val()),
+            "--writers" => cfg.writers = num(val()) as usize,
+            "--load-secs" => cfg.load_secs = num(val()),
+            "--metrics" => cfg.metrics = val().into(),
             "--test-modules" => cfg.test_modules = val().into(),
             g if !g.starts_with('-') => groups.push(g.to_owned()),
             other => usage(&format!("unknown option {other}")),
