@@ -9,10 +9,11 @@
 //! unregistered (see the field order of `MilspecModule`), so no callback sees it
 //! dangling.
 
-use crate::abi::{self, decide_level, AbiError, EventKind, SecurityLevel};
-use crate::allowlist::{Allowlist, Entry};
+use crate::abi::{self, decide_level, AbiError, EventKind, MeasureReason, SecurityLevel};
+use crate::allowlist::{Allowlist, Digest, Entry};
 use crate::events::{new_event, Batch, EventRing};
 use crate::ffi;
+use crate::measure::Measurements;
 use crate::platform::Platform;
 use crate::smbios::Scan;
 use crate::text::Printable;
@@ -28,6 +29,7 @@ pub(crate) struct Inner {
     pub(crate) pinned: bool,
     pub(crate) allowlist: Allowlist,
     pub(crate) events: EventRing,
+    pub(crate) measurements: Measurements,
 }
 
 impl Inner {
@@ -36,6 +38,22 @@ impl Inner {
     /// rule is written; the notifier, GET_STATUS and the status file all ask here.
     pub(crate) fn allowlist_enforcing(&self) -> bool {
         self.locked && !self.allowlist.is_empty()
+    }
+
+    /// Measures the current posture into IMA (see `measure.rs`).
+    fn measure(&mut self, reason: MeasureReason) {
+        let digest = self.allowlist.digest();
+        let posture = abi::Posture {
+            seq: 0,
+            reason,
+            module_version: crate::version::MODULE_VERSION,
+            abi: abi::ABI_VERSION,
+            level: self.level,
+            locked: self.locked,
+            allowlist_entries: digest.distinct,
+            allowlist_sha256: digest.sha256,
+        };
+        self.measurements.record(reason, posture);
     }
 }
 
@@ -73,6 +91,7 @@ impl State {
                 pinned: false,
                 allowlist: Allowlist::new(),
                 events,
+                measurements: Measurements::new(),
             }, "milspec_state"),
         }? Error))
     }
@@ -149,19 +168,43 @@ impl State {
             change.to.as_str().as_bytes(),
         );
         self.record(&mut inner, ev);
+        // The level set during init is part of the load entry.
+        if inner.measurements.active() {
+            inner.measure(MeasureReason::Level);
+        }
         Ok(())
+    }
+
+    /// The load entry of the measured posture: the state init ends with.
+    pub(crate) fn measure_load(&self) {
+        let mut inner = self.inner.lock();
+        inner.measure(MeasureReason::Load);
+        let m = &inner.measurements;
+        match m.last_seq() {
+            Some(seq) => pr_info!(
+                "posture recorded by IMA (seq {}): tpm_measurement {}\n",
+                seq,
+                m.state().as_str()
+            ),
+            None => pr_info!(
+                "posture not measured: tpm_measurement {}\n",
+                m.state().as_str()
+            ),
+        }
     }
 
     /// Replaces the allowlist; refused (`EBUSY`) once the level is locked.
     pub(crate) fn set_allowlist(&self, entries: KVec<Entry>) -> Result {
+        let digest = Digest::of(&entries)?;
         let mut inner = self.inner.lock();
         if inner.locked {
             return Err(EBUSY);
         }
         let n = entries.len() as u32;
-        inner.allowlist.replace(entries);
+        inner.allowlist.replace(entries, digest);
         let ev = new_event(EventKind::AllowlistChanged, 0, n, b"");
         self.record(&mut inner, ev);
+        inner.measure(MeasureReason::Allowlist);
         Ok(())
     }
 

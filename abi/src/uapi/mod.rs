@@ -13,7 +13,9 @@
 //! * `structs`: the ioctl argument structs and their sizes;
 //! * `names`: module-name rules of the allowlist;
 //! * `ioctl`: ioctl numbers;
-//! * `status_keys`: keys of `/proc/milspec/status`.
+//! * `status_keys`: keys of `/proc/milspec/status`;
+//! * `posture`: the buffer measured into IMA (and `sha256`, its digest of the
+//!   allowlist).
 //!
 //! Rules for every ioctl struct (see `docs/abi.md`):
 //! * `#[repr(C)]`, fixed size, native endianness, first field `size: u32` set by the
@@ -25,6 +27,8 @@
 mod ioctl;
 mod level;
 mod names;
+mod posture;
+mod sha256;
 pub mod status_keys;
 mod structs;
 mod types;
@@ -33,6 +37,8 @@ mod wire;
 pub use ioctl::*;
 pub use level::*;
 pub use names::*;
+pub use posture::*;
+pub use sha256::*;
 pub use structs::*;
 pub use types::*;
 pub use wire::{fixed_str, fixed_str_get};
