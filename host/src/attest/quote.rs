@@ -117,6 +117,14 @@ fn run(dir: &Path, tool: &str, args: &[&str]) -> Result<()> {
     )))
 }
 
+/// Flushes transient objects and sessions: without a resource manager
+/// (`/dev/tpm0`, a TCP simulator) tpm2-tools leave them loaded, and the TPM has
+/// only a few slots. With `/dev/tpmrm0` there is nothing to flush.
+fn flush(dir: &Path) {
+    let _ = run(dir, "tpm2_flushcontext", &["-t"]);
+    let _ = run(dir, "tpm2_flushcontext", &["-s"]);
+}
+
 /// The attestation key's public part (PEM), creating and persisting the key
 /// under the endorsement key at [`AK_HANDLE`] on first use.
 pub fn ensure_ak(dir: &Path) -> Result<String> {
@@ -128,6 +136,7 @@ pub fn ensure_ak(dir: &Path) -> Result<String> {
         )
     };
     if read(dir).is_err() {
+        flush(dir);
         run(
             dir,
             "tpm2_createek",
@@ -141,6 +150,7 @@ pub fn ensure_ak(dir: &Path) -> Result<String> {
                 "ak.pub", "-n", "ak.name",
             ],
         )?;
+        flush(dir);
         run(
             dir,
             "tpm2_evictcontrol",
