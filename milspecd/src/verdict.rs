@@ -2,6 +2,7 @@
 
 use milspec_abi::PlatformState;
 use milspec_host::snapshot::{Snapshot, SnapshotError};
+use milspec_host::status::Measurement;
 use serde::Serialize;
 
 /// Overall health, worst first when compared.
@@ -40,6 +41,8 @@ pub struct Verdict {
     pub module_version: Option<String>,
     /// `vendor product`, when the module could be read.
     pub platform: Option<String>,
+    /// The measured posture's state, when the module reports it.
+    pub measurement: Option<Measurement>,
 }
 
 impl Verdict {
@@ -71,6 +74,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
                 reasons: vec![format!("cannot read module state: {e}")],
                 module_version: None,
                 platform: None,
+                measurement: None,
             }
         }
         Ok(None) => {
@@ -79,6 +83,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
                 reasons: vec![format!("{} is not loaded", milspec_abi::MODULE_NAME)],
                 module_version: None,
                 platform: None,
+                measurement: None,
             }
         }
         Ok(Some(s)) => s,
@@ -103,6 +108,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
             "{} {}",
             snap.proc.platform_vendor, snap.proc.platform_product
         )),
+        measurement: snap.proc.measurement(),
     }
 }
 
