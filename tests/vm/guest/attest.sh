@@ -33,7 +33,8 @@ fi
 
 t "TPM chip /dev/tpm0 and /dev/tpmrm0" test -c /dev/tpm0 -a -c /dev/tpmrm0
 t "sysfs has both PCR banks" test -r /sys/class/tpm/tpm0/pcr-sha1/10 -a -r /sys/class/tpm/tpm0/pcr-sha256/10
-t_out "IMA bound the TPM at boot (no TPM-bypass)" '^10 [0-9a-f]{40} ima-ng sha256:[0-9a-f]{64} boot_aggregate' cat $SEC/ima/ascii_runtime_measurements
+# In TPM-bypass mode the boot aggregate is all zeros.
+t_out "IMA bound the TPM at boot (non-zero boot_aggregate)" '^10 [0-9a-f]{40} ima-ng sha256:0*[1-9a-f][0-9a-f]* boot_aggregate' cat $SEC/ima/ascii_runtime_measurements
 
 # Before the policy rule: the module loads and says why nothing is measured.
 t "the module loads before the IMA rule exists" insmod "$KO"
@@ -64,10 +65,11 @@ rc=$?
 echo "$out" | sed 's/^/# attest: /' | cut -c1-400
 if [ $rc -eq 0 ]; then tap_pass "milspecctl attest: replay matches both banks, policy satisfied"; else
 	tap_fail "milspecctl attest: replay matches both banks, policy satisfied" "exit $rc"; fi
-t_out "attest: SHA-1 bank matches" '"bank":"sha1","replayed":"[0-9a-f]{40}","pcr":"[0-9a-f]{40}","matches":true' echo "$out"
-t_out "attest: SHA-256 bank matches" '"bank":"sha256","replayed":"[0-9a-f]{64}","pcr":"[0-9a-f]{64}","matches":true' echo "$out"
-t_out "attest: history ends at seq 5, paranoid, locked" '"seq":5,"reason":"level","module_version":"0.1.0","abi":1,"level":"paranoid","level_value":3,"locked":true' echo "$out"
-t_out "attest: history shows enhanced -> standard -> enhanced" '"seq":1,"reason":"level"[^}]*"level":"enhanced".*"seq":2,"reason":"level"[^}]*"level":"standard".*"seq":3,"reason":"level"[^}]*"level":"enhanced"' echo "$out"
+# (serde_json writes object keys sorted)
+t_out "attest: SHA-1 bank matches" '"bank":"sha1","matches":true,"pcr":"[0-9a-f]{40}"' echo "$out"
+t_out "attest: SHA-256 bank matches" '"bank":"sha256","matches":true,"pcr":"[0-9a-f]{64}"' echo "$out"
+t_out "attest: history ends at seq 5, paranoid, locked" '"level":"paranoid","level_value":3,"locked":true,"log_index":[0-9]+,"module_version":"0.1.0","reason":"level","seq":5\}\]' echo "$out"
+t_out "attest: history shows enhanced -> standard -> enhanced" '"level":"enhanced"[^}]*"seq":1\}.*"level":"standard"[^}]*"seq":2\}.*"level":"enhanced"[^}]*"seq":3\}' echo "$out"
 t_rc "attest --min-level paranoid_plus: attest_policy (exit 26)" 26 milspecctl attest --min-level paranoid_plus
 milspecctl attest | sed 's/^/# /'
 
