@@ -26,7 +26,7 @@ pub(crate) struct Allowlist {
 
 /// What the measured posture records of a list: distinct names and their SHA-256
 /// (`abi::allowlist_digest`).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Digest {
     pub(crate) distinct: u32,
     pub(crate) sha256: [u8; SHA256_LEN],
@@ -70,6 +70,21 @@ impl Allowlist {
         self.entries
             .iter()
             .any(|e| module_names_equal(e.name(), name))
+    }
+
+    /// Whether `entries` are the current entries, in the same order.
+    pub(crate) fn same_entries(&self, entries: &[Entry]) -> bool {
+        if self.entries.len() != entries.len() {
+            return false;
+        }
+        let mut i = 0;
+        while let (Some(a), Some(b)) = (self.entries.get(i), entries.get(i)) {
+            if a.name() != b.name() {
+                return false;
+            }
+            i += 1;
+        }
+        true
     }
 
     /// Replaces the whole list; `digest` is `Digest::of(&entries)`.

@@ -194,17 +194,31 @@ impl State {
     }
 
     /// Replaces the allowlist; refused (`EBUSY`) once the level is locked.
+    /// Re-setting the same list records the event but is not a posture change:
+    /// it is neither digested nor measured (daemons re-apply their policy often).
     pub(crate) fn set_allowlist(&self, entries: KVec<Entry>) -> Result {
-        let digest = Digest::of(&entries)?;
         let mut inner = self.inner.lock();
         if inner.locked {
             return Err(EBUSY);
         }
         let n = entries.len() as u32;
-        inner.allowlist.replace(entries, digest);
+        let measure = if inner.allowlist.same_entries(&entries) {
+            let digest = inner.allowlist.digest();
+            inner.allowlist.replace(entries, digest);
+            false
+        } else {
+            // Allocates under the mutex (process context, may sleep): only for a
+            // list that differs from the current one.
+            let digest = Digest::of(&entries)?;
+            let same_set = digest == inner.allowlist.digest();
+            inner.allowlist.replace(entries, digest);
+            !same_set
+        };
         let ev = new_event(EventKind::AllowlistChanged, 0, n, b"");
         self.record(&mut inner, ev);
-        inner.measure(MeasureReason::Allowlist);
+        if measure {
+            inner.measure(MeasureReason::Allowlist);
+        }
         Ok(())
     }
 
