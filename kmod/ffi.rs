@@ -8,8 +8,8 @@
 //! `milspec_shim.h`: module parameters, the misc device and notifier block whose
 //! layouts it owns, the readers' wait queue, the caller's identity), and exported
 //! kernel functions whose headers are not in 6.12's Rust bindings (`proc_fs.h`,
-//! `dmi.h`). Those prototypes take only pointers and scalars, so they cannot drift
-//! with the kernel config. The callbacks C makes into Rust (`milspec_open`, ...) live
+//! `dmi.h`, `ima.h`). Those prototypes take only pointers and scalars, so they
+//! cannot drift with the kernel config. The callbacks C makes into Rust (`milspec_open`, ...) live
 //! with their concern (`miscdev.rs`, `modwatch.rs`).
 
 use core::ffi::{c_char, c_int, c_void, CStr};
@@ -27,6 +27,7 @@ extern "C" {
     fn milspec_shim_wake_readers();
     fn milspec_shim_wait_events_after(seq: u64) -> c_int;
     fn milspec_shim_caller(uid: *mut u32, pid: *mut u32);
+    fn milspec_shim_tpm_present() -> bool;
 }
 
 /// A `show` callback of a single-open procfs file.
@@ -68,6 +69,72 @@ extern "C" {
     fn dmi_get_system_info(field: c_int) -> *const c_char;
     // int dmi_walk(void (*decode)(const struct dmi_header *, void *), void *private_data);
     fn dmi_walk(decode: Option<DecodeFn>, private_data: *mut c_void) -> c_int;
+}
+
+// <linux/ima.h>. Only declared when the kernel has IMA: without it the symbol does
+// not exist (the header's inline stub is not reachable from Rust) and modpost would
+// refuse an undefined reference.
+#[cfg(CONFIG_IMA)]
+extern "C" {
+    // int ima_measure_critical_data(const char *event_label, const char *event_name,
+    //                               const void *buf, size_t buf_len,
+    //                               bool hash, u8 *digest, size_t digest_len);
+    fn ima_measure_critical_data(
+        event_label: *const c_char,
+        event_name: *const c_char,
+        buf: *const c_void,
+        buf_len: usize,
+        hash: bool,
+        digest: *mut u8,
+        digest_len: usize,
+    ) -> c_int;
+}
+
+/// Whether this kernel was built with IMA.
+pub(crate) const IMA_BUILT: bool = cfg!(CONFIG_IMA);
+
+/// Hands `buf` to IMA as critical data under policy label `label` and event name
+/// `name`: if the policy has `measure func=CRITICAL_DATA label=<label>`, IMA
+/// appends an `ima-buf` entry to its log and extends every allocated bank of its
+/// PCR. `Err(ENOENT)`: the policy does not measure `label` (or the kernel has no
+/// IMA); `Err(EEXIST)`: IMA already logged this exact entry and skipped it.
+/// May sleep (hashing, the TPM command).
+pub(crate) fn ima_measure(label: &CStr, name: &CStr, buf: &[u8]) -> Result {
+    if buf.is_empty() {
+        return Err(EINVAL);
+    }
+    #[cfg(CONFIG_IMA)]
+    {
+        // SAFETY: both strings are NUL-terminated and outlive the call; `buf` is
+        // valid for reads of `buf.len()` bytes and IMA copies what it keeps; NULL
+        // digest with length 0 asks for no digest back (`hash = false`: the buffer
+        // itself is logged). Called in process context, without a spinlock held.
+        let rc = unsafe {
+            ima_measure_critical_data(
+                label.as_ptr(),
+                name.as_ptr(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                false,
+                core::ptr::null_mut(),
+                0,
+            )
+        };
+        kernel::error::to_result(rc)
+    }
+    #[cfg(not(CONFIG_IMA))]
+    {
+        let _ = (label, name);
+        Err(ENOENT)
+    }
+}
+
+/// Whether a TPM chip is registered (IMA extends PCRs only with one; without it IMA
+/// runs in TPM-bypass mode and only keeps its log).
+pub(crate) fn tpm_present() -> bool {
+    // SAFETY: looks up the default chip and drops the reference it took; no
+    // preconditions, may sleep (process context).
+    unsafe { milspec_shim_tpm_present() }
 }
 
 /// `force=1`: bind even when the platform is not on the supported list.

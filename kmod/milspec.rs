@@ -10,6 +10,9 @@
 //! * keeps a security level (ratchet from `paranoid` up, which also pins the
 //!   module and enforces a module-load allowlist) and an event log of level and
 //!   allowlist changes, module loads/unloads and refusals;
+//! * records that posture (version, level, lock, allowlist digest) as IMA critical
+//!   data at load and on every change, for TPM-backed attestation
+//!   (`docs/attestation.md`);
 //! * exposes `/proc/milspec/{status,tokens}` (see `docs/status.md`) and
 //!   `/dev/milspec` with the ioctls of `abi/src/uapi/` (see `docs/abi.md`).
 //!
@@ -33,6 +36,7 @@ mod events;
 mod ffi;
 mod ioctl;
 mod lockdown;
+mod measure;
 mod miscdev;
 mod modwatch;
 mod platform;
@@ -98,7 +102,9 @@ impl kernel::Module for MilspecModule {
             );
             st.record_load_events();
             // Last, so that a pinned module never fails init afterwards.
-            st.set_level(level)
+            st.set_level(level)?;
+            st.measure_load();
+            Ok(())
         })
         .ok_or(ENODEV)??;
 

@@ -4,7 +4,8 @@
  * declare soundly or reach: module parameters (no Rust module parameters before
  * 6.19), the file_operations/miscdevice/notifier_block structs (not in 6.12's Rust
  * bindings, or config-dependent), and inline helpers (poll_wait, wait_event,
- * current_uid). Every function forwards; the logic is in the Rust files here.
+ * current_uid, the tpm_chip's embedded device). Every function forwards; the logic
+ * is in the Rust files here.
  */
 #include <linux/compat.h>
 #include <linux/cred.h>
@@ -12,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
+#include <linux/tpm.h>
 #include <linux/wait.h>
 
 #include "milspec_shim.h"
@@ -101,4 +103,15 @@ void milspec_shim_caller(u32 *uid, u32 *pid)
 {
 	*uid = from_kuid_munged(&init_user_ns, current_uid());
 	*pid = task_tgid_nr(current);
+}
+
+/* Whether a TPM chip exists; tpm_default_chip() is NULL without CONFIG_TCG_TPM. */
+bool milspec_shim_tpm_present(void)
+{
+	struct tpm_chip *chip = tpm_default_chip();
+
+	if (!chip)
+		return false;
+	put_device(&chip->dev);
+	return true;
 }

@@ -27,5 +27,6 @@ void milspec_shim_module_notifier_unregister(void);
 void milspec_shim_wake_readers(void);
 int milspec_shim_wait_events_after(u64 seq);
 void milspec_shim_caller(u32 *uid, u32 *pid);
+bool milspec_shim_tpm_present(void);
 
 #endif /* MILSPEC_SHIM_H */

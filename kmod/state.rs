@@ -9,10 +9,13 @@
 //! unregistered (see the field order of `MilspecModule`), so no callback sees it
 //! dangling.
 
-use crate::abi::{self, decide_level, AbiError, EventKind, RefusalTable, SecurityLevel};
-use crate::allowlist::{Allowlist, Entry};
+use crate::abi::{
+    self, decide_level, AbiError, EventKind, MeasureReason, RefusalTable, SecurityLevel,
+};
+use crate::allowlist::{Allowlist, Digest, Entry};
 use crate::events::{new_event, Batch, EventRing};
 use crate::ffi;
+use crate::measure::Measurements;
 use crate::platform::Platform;
 use crate::smbios::Scan;
 use crate::text::Printable;
@@ -30,6 +33,7 @@ pub(crate) struct Inner {
     pub(crate) events: EventRing,
     /// Refused calls, coalesced per (uid, command); allocated at load.
     pub(crate) refusals: KBox<RefusalTable>,
+    pub(crate) measurements: Measurements,
 }
 
 impl Inner {
@@ -38,6 +42,22 @@ impl Inner {
     /// rule is written; the notifier, GET_STATUS and the status file all ask here.
     pub(crate) fn allowlist_enforcing(&self) -> bool {
         self.locked && !self.allowlist.is_empty()
+    }
+
+    /// Measures the current posture into IMA (see `measure.rs`).
+    fn measure(&mut self, reason: MeasureReason) {
+        let digest = self.allowlist.digest();
+        let posture = abi::Posture {
+            seq: 0,
+            reason,
+            module_version: crate::version::MODULE_VERSION,
+            abi: abi::ABI_VERSION,
+            level: self.level,
+            locked: self.locked,
+            allowlist_entries: digest.distinct,
+            allowlist_sha256: digest.sha256,
+        };
+        self.measurements.record(reason, posture);
     }
 }
 
@@ -77,6 +97,7 @@ impl State {
                 allowlist: Allowlist::new(),
                 events,
                 refusals,
+                measurements: Measurements::new(),
             }, "milspec_state"),
         }? Error))
     }
@@ -158,19 +179,57 @@ impl State {
             change.to.as_str().as_bytes(),
         );
         self.record(&mut inner, ev);
+        // The level set during init is part of the load entry.
+        if inner.measurements.active() {
+            inner.measure(MeasureReason::Level);
+        }
         Ok(())
     }
 
+    /// The load entry of the measured posture: the state init ends with.
+    pub(crate) fn measure_load(&self) {
+        let mut inner = self.inner.lock();
+        inner.measure(MeasureReason::Load);
+        let m = &inner.measurements;
+        match m.last_seq() {
+            Some(seq) => pr_info!(
+                "posture recorded by IMA (seq {}): tpm_measurement {}\n",
+                seq,
+                m.state().as_str()
+            ),
+            None => pr_info!(
+                "posture not measured: tpm_measurement {}\n",
+                m.state().as_str()
+            ),
+        }
+    }
+
     /// Replaces the allowlist; refused (`EBUSY`) once the level is locked.
+    /// Re-setting the same list records the event but is not a posture change:
+    /// it is neither digested nor measured (daemons re-apply their policy often).
     pub(crate) fn set_allowlist(&self, entries: KVec<Entry>) -> Result {
         let mut inner = self.inner.lock();
         if inner.locked {
             return Err(EBUSY);
         }
         let n = entries.len() as u32;
-        inner.allowlist.replace(entries);
+        let measure = if inner.allowlist.same_entries(&entries) {
+            let digest = inner.allowlist.digest();
+            inner.allowlist.replace(entries, digest);
+            false
+        } else {
+            // Allocates under the mutex (process context, may sleep): only for a
+            // list that differs from the current one.
+            let digest = Digest::of(&entries)?;
+            let same_set = digest == inner.allowlist.digest();
+            inner.allowlist.replace(entries, digest);
+            !same_set
+        };
         let ev = new_event(EventKind::AllowlistChanged, 0, n, b"");
         self.record(&mut inner, ev);
+        if measure {
+            inner.measure(MeasureReason::Allowlist);
+        }
         Ok(())
     }
 

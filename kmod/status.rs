@@ -33,8 +33,9 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
     let p = &st.platform;
     // Copy what we need and drop the lock before formatting (and before asking
     // about lockdown, which may log).
-    let (level, locked, pinned, allow_len, enforcing, total, lost) = {
+    let (level, locked, pinned, allow_len, enforcing, total, lost, measure) = {
         let inner = st.inner.lock();
+        let m = &inner.measurements;
         (
             inner.level,
             inner.locked,
@@ -43,8 +44,10 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
             inner.allowlist_enforcing(),
             inner.events.total(),
             inner.events.lost(),
+            (m.state(), m.last_seq(), m.failures()),
         )
     };
+    let (measure_state, measure_seq, measure_failures) = measure;
     let lockdown = lockdown::state();
     let loaded_us = st.loaded_at_ns / 1000;
 
@@ -141,7 +144,12 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
         real_if(lockdown != Lockdown::Unsupported, "unsupported")
     )?;
     writeln!(w, "{}: not-present", keys::FEATURE_SMBIOS_TOKEN_WRITE)?;
-    writeln!(w, "{}: not-present", keys::FEATURE_TPM_MEASUREMENT)?;
+    writeln!(
+        w,
+        "{}: {}",
+        keys::FEATURE_TPM_MEASUREMENT,
+        measure_state.feature()
+    )?;
     // Added within ABI 1, at the end: how the 0xDA structures were judged.
     let report = &st.smbios.report;
     writeln!(w, "{}: {}", keys::SMBIOS_STRUCTURES, report.structures())?;
@@ -160,7 +168,19 @@ pub(crate) fn write(w: &mut dyn Write, st: &State) -> fmt::Result {
     } else {
         writeln!(w)?;
     }
-    write_refusals(w, st)
+    write_refusals(w, st)?;
+    // Added in ABI 2, at the end: the measured posture (docs/attestation.md).
+    writeln!(w, "{}: {}", keys::TPM_MEASUREMENT, measure_state.as_str())?;
+    match measure_seq {
+        Some(seq) => writeln!(w, "{}: {}", keys::TPM_MEASUREMENT_SEQ, seq)?,
+        None => writeln!(w, "{}: none", keys::TPM_MEASUREMENT_SEQ)?,
+    }
+    writeln!(
+        w,
+        "{}: {}",
+        keys::TPM_MEASUREMENT_FAILURES,
+        measure_failures
+    )
 }
 
 /// `refused_calls` and `refused_calls_by` (ABI 2). Formatted under the lock: the

@@ -75,6 +75,8 @@ if [ "$part" != dkms ]; then
 	add 0644 gen:zsh "$ZSHCOMPDIR/_milspecctl"
 	add 0644 gen:fish "$FISHCOMPDIR/milspecctl.fish"
 	add 0644 gen:milspecd.service "$SYSTEMDUNITDIR/milspecd.service"
+	add 0644 packaging/systemd/milspec-ima-policy.service "$SYSTEMDUNITDIR/milspec-ima-policy.service"
+	add 0644 conf:packaging/ima/milspec.policy "$SYSCONFDIR/milspec/ima-policy"
 	add 0644 packaging/tmpfiles.d/milspec.conf "$TMPFILESDIR/milspec.conf"
 	add 0644 conf:packaging/policy.toml "$SYSCONFDIR/milspec/policy.toml"
 	add 0644 conf:packaging/modprobe.d/milspec.conf "$SYSCONFDIR/modprobe.d/milspec.conf"

@@ -5,6 +5,7 @@
 //! The lower layers keep their own `thiserror` enums (`StoreError`, `KmodError`,
 //! ...); the `From` impls here are the one place that classifies them.
 
+use crate::attest::AttestError;
 use crate::audit::AuditError;
 use crate::device::DeviceError;
 use crate::dkms::DkmsError;
@@ -60,11 +61,25 @@ pub enum ErrorKind {
     /// refuse) this module's: unsigned, unknown key, or a signature that does not
     /// verify. Nothing was unloaded (`signature_rejected`, 6).
     SignatureRejected,
+    /// No IMA log or TPM to attest with, or a tool missing (`attest_unavailable`, 20).
+    AttestUnavailable,
+    /// The IMA log was edited (`attest_log_tampered`, 21).
+    AttestLogTampered,
+    /// Log replay, PCR values and quote disagree (`attest_pcr_mismatch`, 22).
+    AttestPcrMismatch,
+    /// The quote was made for another nonce (`attest_nonce`, 23).
+    AttestNonce,
+    /// The quote's attestation key is not the trusted one (`attest_unknown_ak`, 24).
+    AttestUnknownAk,
+    /// The quote's signature does not verify (`attest_signature`, 25).
+    AttestSignature,
+    /// The posture violates the attestation policy (`attest_policy`, 26).
+    AttestPolicy,
 }
 
 impl ErrorKind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 26] = [
         ErrorKind::Usage,
         ErrorKind::InvalidArgument,
         ErrorKind::Io,
@@ -84,6 +99,13 @@ impl ErrorKind {
         ErrorKind::Refused,
         ErrorKind::LoadFailed,
         ErrorKind::SignatureRejected,
+        ErrorKind::AttestUnavailable,
+        ErrorKind::AttestLogTampered,
+        ErrorKind::AttestPcrMismatch,
+        ErrorKind::AttestNonce,
+        ErrorKind::AttestUnknownAk,
+        ErrorKind::AttestSignature,
+        ErrorKind::AttestPolicy,
     ];
 
     /// The JSON `error.kind` string.
@@ -107,6 +129,13 @@ impl ErrorKind {
             ErrorKind::Refused => "refused",
             ErrorKind::LoadFailed => "load_failed",
             ErrorKind::SignatureRejected => "signature_rejected",
+            ErrorKind::AttestUnavailable => "attest_unavailable",
+            ErrorKind::AttestLogTampered => "attest_log_tampered",
+            ErrorKind::AttestPcrMismatch => "attest_pcr_mismatch",
+            ErrorKind::AttestNonce => "attest_nonce",
+            ErrorKind::AttestUnknownAk => "attest_unknown_ak",
+            ErrorKind::AttestSignature => "attest_signature",
+            ErrorKind::AttestPolicy => "attest_policy",
         }
     }
 
@@ -118,6 +147,13 @@ impl ErrorKind {
             ErrorKind::AlreadyInstalled => exit::NOTHING_TO_DO,
             ErrorKind::StoreCorrupt | ErrorKind::Audit => exit::VERIFY_FAILED,
             ErrorKind::Refused | ErrorKind::SignatureRejected => exit::REFUSED,
+            ErrorKind::AttestUnavailable => exit::ATTEST_UNAVAILABLE,
+            ErrorKind::AttestLogTampered => exit::ATTEST_LOG_TAMPERED,
+            ErrorKind::AttestPcrMismatch => exit::ATTEST_PCR_MISMATCH,
+            ErrorKind::AttestNonce => exit::ATTEST_NONCE,
+            ErrorKind::AttestUnknownAk => exit::ATTEST_UNKNOWN_AK,
+            ErrorKind::AttestSignature => exit::ATTEST_SIGNATURE,
+            ErrorKind::AttestPolicy => exit::ATTEST_POLICY,
             ErrorKind::Io
             | ErrorKind::StatusParse
             | ErrorKind::DeviceUnavailable
@@ -248,6 +284,23 @@ impl From<TxnError> for Error {
     }
 }
 
+impl From<AttestError> for Error {
+    fn from(e: AttestError) -> Self {
+        let kind = match &e {
+            AttestError::Unavailable(_) => ErrorKind::AttestUnavailable,
+            AttestError::Io { .. } => ErrorKind::Io,
+            AttestError::LogTampered(_) => ErrorKind::AttestLogTampered,
+            AttestError::PcrMismatch(_) => ErrorKind::AttestPcrMismatch,
+            AttestError::Nonce { .. } => ErrorKind::AttestNonce,
+            AttestError::UnknownAk(_) => ErrorKind::AttestUnknownAk,
+            AttestError::Signature(_) => ErrorKind::AttestSignature,
+            AttestError::Policy(_) => ErrorKind::AttestPolicy,
+            AttestError::Invalid(_) => ErrorKind::Usage,
+        };
+        Error::from_source(kind, &e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,7 +308,7 @@ mod tests {
     /// The strings and exit codes are interfaces: this pins every one.
     #[test]
     fn kinds_keep_their_strings_and_exit_codes() {
-        let expected: [(ErrorKind, &str, i32); 19] = [
+        let expected: [(ErrorKind, &str, i32); 26] = [
             (ErrorKind::Usage, "usage", 64),
             (ErrorKind::InvalidArgument, "invalid_argument", 64),
             (ErrorKind::Io, "io", 1),
@@ -275,6 +328,13 @@ mod tests {
             (ErrorKind::Refused, "refused", 6),
             (ErrorKind::LoadFailed, "load_failed", 1),
             (ErrorKind::SignatureRejected, "signature_rejected", 6),
+            (ErrorKind::AttestUnavailable, "attest_unavailable", 20),
+            (ErrorKind::AttestLogTampered, "attest_log_tampered", 21),
+            (ErrorKind::AttestPcrMismatch, "attest_pcr_mismatch", 22),
+            (ErrorKind::AttestNonce, "attest_nonce", 23),
+            (ErrorKind::AttestUnknownAk, "attest_unknown_ak", 24),
+            (ErrorKind::AttestSignature, "attest_signature", 25),
+            (ErrorKind::AttestPolicy, "attest_policy", 26),
         ];
         for (kind, s, code) in expected {
             assert_eq!((kind.as_str(), kind.exit_code()), (s, code), "{kind:?}");

@@ -18,3 +18,18 @@ pub const REFUSED: i32 = 6;
 pub const ROLLED_BACK: i32 = 7;
 /// Bad command line (sysexits.h `EX_USAGE`).
 pub const USAGE: i32 = 64;
+/// Attestation: no IMA log, no TPM, or tpm2-tools/openssl missing.
+pub const ATTEST_UNAVAILABLE: i32 = 20;
+/// Attestation: the IMA log was edited (an entry does not match its digest).
+pub const ATTEST_LOG_TAMPERED: i32 = 21;
+/// Attestation: the log does not replay to the PCR, or the PCR values are not
+/// the quoted ones.
+pub const ATTEST_PCR_MISMATCH: i32 = 22;
+/// Attestation: the quote was made for another nonce (replayed).
+pub const ATTEST_NONCE: i32 = 23;
+/// Attestation: the quote's attestation key is not the trusted one.
+pub const ATTEST_UNKNOWN_AK: i32 = 24;
+/// Attestation: the quote's signature does not verify.
+pub const ATTEST_SIGNATURE: i32 = 25;
+/// Attestation: the posture history violates the policy.
+pub const ATTEST_POLICY: i32 = 26;

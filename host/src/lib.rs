@@ -2,8 +2,10 @@
 //! module's status from `/proc/milspec/status` and `/dev/milspec`, loading and
 //! unloading module files with `finit_module(2)`/`delete_module(2)`, reading `.ko`
 //! files (`modfile`), the tamper-evident audit log (`audit`), crash-safe writes
-//! (`fsutil`), and the versioned store with its transactions (`store`, `txn`).
+//! (`fsutil`), the versioned store with its transactions (`store`, `txn`), and
+//! the measured posture's verification (`attest`).
 
+pub mod attest;
 pub mod audit;
 pub mod clock;
 pub mod device;

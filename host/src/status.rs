@@ -41,6 +41,39 @@ pub struct ProcStatus {
     pub fields: BTreeMap<String, String>,
 }
 
+/// The measured posture's state (`tpm_measurement*` keys, see
+/// `docs/attestation.md`); absent from modules older than these keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Measurement {
+    /// `measured`, `no-tpm`, `no-policy`, `no-ima`, `failed` or `pending`.
+    pub state: String,
+    /// `seq` of the last entry IMA logged.
+    pub last_seq: Option<u64>,
+    /// Entries IMA did not log since load.
+    pub failures: u64,
+}
+
+impl ProcStatus {
+    /// The measurement keys, when the module prints them.
+    pub fn measurement(&self) -> Option<Measurement> {
+        let state = self.fields.get(keys::TPM_MEASUREMENT)?.clone();
+        let last_seq = self
+            .fields
+            .get(keys::TPM_MEASUREMENT_SEQ)
+            .and_then(|v| v.parse().ok());
+        let failures = self
+            .fields
+            .get(keys::TPM_MEASUREMENT_FAILURES)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Some(Measurement {
+            state,
+            last_seq,
+            failures,
+        })
+    }
+}
+
 /// [`PlatformState`] with a serde representation (its status-file word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlatformStateName(pub PlatformState);

@@ -5,6 +5,7 @@
 use crate::metrics::ResourceGauges;
 use crate::policy::HealthPolicy;
 use crate::verdict::{Health, Verdict};
+use milspec_host::status::Measurement;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -61,6 +62,9 @@ pub struct HealthReport {
     pub timestamp_unix: u64,
     pub components: BTreeMap<&'static str, Component>,
     pub resources: Resources,
+    /// The measured posture (`tpm_measurement*` status keys): state, last
+    /// measured sequence number, failures; `null` when the module predates them.
+    pub tpm_measurement: Option<Measurement>,
 }
 
 /// Resource figures in percent (easier to read than ratios).
@@ -141,6 +145,10 @@ pub fn evaluate(i: &HealthInputs<'_>) -> HealthReport {
     };
     c.insert("events", events);
 
+    if let Some(m) = &i.module.measurement {
+        c.insert("tpm_measurement", measurement(m));
+    }
+
     let r = &i.resources;
     let t = i.thresholds;
     let (cw, cc) = (
@@ -194,6 +202,30 @@ pub fn evaluate(i: &HealthInputs<'_>) -> HealthReport {
             daemon_cpu_percent: round1(r.daemon_cpu_ratio * 100.0),
             daemon_resident_bytes: r.daemon_resident_bytes,
         },
+        tpm_measurement: i.module.measurement.clone(),
+    }
+}
+
+/// The measurement component: degraded only when IMA refused an entry while it
+/// could measure (a TPM attestation would then miss a change); a machine
+/// without IMA, TPM or the policy rule is simply not measured.
+fn measurement(m: &Measurement) -> Component {
+    let seq = m
+        .last_seq
+        .map_or_else(|| "none".to_owned(), |s| s.to_string());
+    match m.state.as_str() {
+        "measured" => Component::new(
+            Health::Healthy,
+            format!("posture measured into IMA/TPM, last seq {seq}, {} failures", m.failures),
+        ),
+        "failed" => Component::new(
+            Health::Degraded,
+            format!(
+                "IMA did not log the last posture entry ({} failures since load, last measured seq {seq})",
+                m.failures
+            ),
+        ),
+        other => Component::new(Health::Healthy, format!("unsupported here ({other})")),
     }
 }
 
@@ -215,7 +247,45 @@ mod tests {
             module_version: Some("0.1.0".into()),
             platform: Some("Dell Inc. Latitude 5450".into()),
             refused_calls: None,
+            measurement: None,
         }
+    }
+
+    #[test]
+    fn measurement_state_is_reported_and_a_failure_degrades() {
+        let t = HealthPolicy::default();
+        let mut m = healthy_module();
+        m.measurement = Some(Measurement {
+            state: "measured".into(),
+            last_seq: Some(5),
+            failures: 0,
+        });
+        let r = evaluate(&inputs(&m, &t));
+        assert_eq!(r.status, Health::Healthy);
+        assert!(r.components["tpm_measurement"]
+            .reason
+            .contains("last seq 5"));
+        assert_eq!(r.tpm_measurement.as_ref().unwrap().last_seq, Some(5));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["tpm_measurement"]["state"], "measured");
+        m.measurement = Some(Measurement {
+            state: "failed".into(),
+            last_seq: Some(5),
+            failures: 1,
+        });
+        let r = evaluate(&inputs(&m, &t));
+        assert_eq!(r.status, Health::Degraded);
+        assert!(
+            r.summary.contains("tpm_measurement: IMA did not log"),
+            "{}",
+            r.summary
+        );
+        m.measurement = Some(Measurement {
+            state: "no-tpm".into(),
+            last_seq: Some(0),
+            failures: 0,
+        });
+        assert_eq!(evaluate(&inputs(&m, &t)).status, Health::Healthy);
     }
 
     fn inputs<'a>(m: &'a Verdict, t: &'a HealthPolicy) -> HealthInputs<'a> {
@@ -288,6 +358,7 @@ mod tests {
             module_version: None,
             platform: None,
             refused_calls: None,
+            measurement: None,
         };
         let t = HealthPolicy::default();
         let r = evaluate(&inputs(&m, &t));

@@ -43,6 +43,8 @@ pub struct ModuleGauges {
     pub level_locked: bool,
     /// The kernel's own count of overwritten events.
     pub kernel_events_lost: Option<u64>,
+    /// The measured posture's state (`tpm_measurement*` status keys).
+    pub measurement: Option<milspec_host::status::Measurement>,
 }
 
 /// Host and daemon resource use (gauges).
@@ -188,6 +190,33 @@ impl Metrics {
                 "milspec_kernel_refused_calls",
                 &[("uid", uid), ("command", command)],
                 *n as f64,
+            "milspec_tpm_measurement_state",
+            "gauge",
+            "Outcome of the module's last posture measurement into IMA (1 for the current state).",
+        );
+        o.header(
+            "milspec_tpm_measurement_last_seq",
+            "gauge",
+            "Sequence number of the last posture entry IMA logged.",
+        );
+        o.header(
+            "milspec_tpm_measurement_failures_total",
+            "counter",
+            "Posture entries IMA did not log since the module was loaded.",
+        );
+        if let Some(ms) = &m.measurement {
+            o.sample(
+                "milspec_tpm_measurement_state",
+                &[("state", &ms.state)],
+                1.0,
+            );
+            if let Some(seq) = ms.last_seq {
+                o.sample("milspec_tpm_measurement_last_seq", &[], seq as f64);
+            }
+            o.sample(
+                "milspec_tpm_measurement_failures_total",
+                &[],
+                ms.failures as f64,
             );
         }
         o.header(
@@ -297,6 +326,11 @@ mod tests {
                 security_level: Some(3),
                 level_locked: true,
                 kernel_events_lost: Some(44),
+                measurement: Some(milspec_host::status::Measurement {
+                    state: "measured".into(),
+                    last_seq: Some(5),
+                    failures: 0,
+                }),
             },
             last_check_unix: Some(1_790_000_000.5),
             events_lost: 44,
@@ -331,6 +365,9 @@ mod tests {
             "milspec_actions_total{action=\"lockdown\",result=\"unsupported\"} 1\n",
             "milspec_last_successful_check_timestamp_seconds 1790000000.5\n",
             "milspec_daemon_build_info{version=\"0.1.0\"} 1\n",
+            "milspec_tpm_measurement_state{state=\"measured\"} 1\n",
+            "milspec_tpm_measurement_last_seq 5\n",
+            "milspec_tpm_measurement_failures_total 0\n",
             "# TYPE milspec_events_total counter\n",
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");

@@ -2,6 +2,8 @@
 
 use milspec_abi::PlatformState;
 use milspec_host::snapshot::{RefusalsView, Snapshot, SnapshotError};
+use milspec_host::snapshot::{Snapshot, SnapshotError};
+use milspec_host::status::Measurement;
 use serde::Serialize;
 
 /// Overall health, worst first when compared.
@@ -44,6 +46,8 @@ pub struct Verdict {
     /// read. Not a health matter: the policy's `ioctl_denied` actions handle them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_calls: Option<RefusalsView>,
+    /// The measured posture's state, when the module reports it.
+    pub measurement: Option<Measurement>,
 }
 
 impl Verdict {
@@ -76,6 +80,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
                 module_version: None,
                 platform: None,
                 refused_calls: None,
+                measurement: None,
             }
         }
         Ok(None) => {
@@ -85,6 +90,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
                 module_version: None,
                 platform: None,
                 refused_calls: None,
+                measurement: None,
             }
         }
         Ok(Some(s)) => s,
@@ -110,6 +116,7 @@ pub fn assess(reading: &Result<Option<Snapshot>, SnapshotError>) -> Verdict {
             snap.proc.platform_vendor, snap.proc.platform_product
         )),
         refused_calls: Some(snap.refusals.clone()),
+        measurement: snap.proc.measurement(),
     }
 }
 

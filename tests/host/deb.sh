@@ -76,8 +76,10 @@ files_of "$dkms_deb" >"$tmp/dkms.files"
 
 same "deb: milspec-tools ships exactly the expected files and modes" "$(cat "$tmp/tools.files")" \
 	"$(sort <<EOF
+-rw-r--r-- /etc/milspec/ima-policy
 -rw-r--r-- /etc/milspec/policy.toml
 -rw-r--r-- /etc/modprobe.d/milspec.conf
+-rw-r--r-- /lib/systemd/system/milspec-ima-policy.service
 -rw-r--r-- /lib/systemd/system/milspecd.service
 -rw-r--r-- /usr/lib/tmpfiles.d/milspec.conf
 -rwxr-xr-x /usr/sbin/milspecctl
@@ -109,9 +111,9 @@ $(for f in include/uapi/linux/dell_milspec.h $(scripts/dkms-source.sh --list); d
 EOF
 )"
 
-same "deb: conffiles are policy.toml and modprobe.d/milspec.conf" \
+same "deb: conffiles are policy.toml, ima-policy and modprobe.d/milspec.conf" \
 	"$(dpkg-deb --ctrl-tarfile "$tools_deb" | tar -xOf - ./conffiles | sort)" \
-	"$(printf '%s\n' /etc/milspec/policy.toml /etc/modprobe.d/milspec.conf)"
+	"$(printf '%s\n' /etc/milspec/ima-policy /etc/milspec/policy.toml /etc/modprobe.d/milspec.conf)"
 same "deb: milspec-dkms has no conffiles" \
 	"$(dpkg-deb --ctrl-tarfile "$dkms_deb" | tar -tf - | grep -c conffiles)" "0"
 

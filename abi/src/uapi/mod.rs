@@ -14,7 +14,9 @@
 //! * `names`: module-name rules of the allowlist;
 //! * `ioctl`: ioctl numbers;
 //! * `refusals`: refused calls, coalesced per (uid, command);
-//! * `status_keys`: keys of `/proc/milspec/status`.
+//! * `status_keys`: keys of `/proc/milspec/status`;
+//! * `posture`: the buffer measured into IMA (and `sha256`, its digest of the
+//!   allowlist).
 //!
 //! Rules for every ioctl struct (see `docs/abi.md`):
 //! * `#[repr(C)]`, fixed size, native endianness, first field `size: u32` set by the
@@ -27,6 +29,8 @@ mod ioctl;
 mod level;
 mod names;
 mod refusals;
+mod posture;
+mod sha256;
 pub mod status_keys;
 mod structs;
 mod types;
@@ -36,6 +40,8 @@ pub use ioctl::*;
 pub use level::*;
 pub use names::*;
 pub use refusals::*;
+pub use posture::*;
+pub use sha256::*;
 pub use structs::*;
 pub use types::*;
 pub use wire::{fixed_str, fixed_str_get};

@@ -52,9 +52,10 @@ pub const FEATURE_SMBIOS_TOKENS: &str = "feature_smbios_tokens";
 pub const FEATURE_LOCKDOWN_REPORT: &str = "feature_lockdown_report";
 /// Writing SMBIOS tokens: never done.
 pub const FEATURE_SMBIOS_TOKEN_WRITE: &str = "feature_smbios_token_write";
-/// TPM measurement: not done.
+/// TPM measurement of the posture through IMA: `real` when entries reach a TPM,
+/// `unsupported` without IMA, a TPM or the IMA policy rule.
 pub const FEATURE_TPM_MEASUREMENT: &str = "feature_tpm_measurement";
-/// Number of 0xDA structures in the SMBIOS table, accepted or not (added in ABI 1).
+/// Number of 0xDA structures in the SMBIOS table, accepted or not (added in ABI 2).
 pub const SMBIOS_STRUCTURES: &str = "smbios_structures";
 /// Rejected 0xDA structures: `none`, or `<index>:<reason>` items joined by `, `
 /// (index from 1 in table order), ending in `, +N more` past the first 8.
@@ -64,6 +65,13 @@ pub const REFUSED_CALLS: &str = "refused_calls";
 /// Refused calls per key: `none`, or `<uid>:<command>=<count>` items joined by `, `
 /// (first-seen order), the overflow bucket last as `other=<count>` (ABI 2).
 pub const REFUSED_CALLS_BY: &str = "refused_calls_by";
+/// Outcome of the last posture measurement (added in ABI 2): `pending`, `measured`,
+/// `no-ima`, `no-tpm`, `no-policy` or `failed`.
+pub const TPM_MEASUREMENT: &str = "tpm_measurement";
+/// `seq` of the last posture entry IMA logged, or `none` (added in ABI 2).
+pub const TPM_MEASUREMENT_SEQ: &str = "tpm_measurement_seq";
+/// Posture entries IMA did not log since load (added in ABI 2).
+pub const TPM_MEASUREMENT_FAILURES: &str = "tpm_measurement_failures";
 
 /// Every key the module prints, in order.
 pub const ALL: &[&str] = &[
@@ -97,4 +105,7 @@ pub const ALL: &[&str] = &[
     SMBIOS_REJECTED,
     REFUSED_CALLS,
     REFUSED_CALLS_BY,
+    TPM_MEASUREMENT,
+    TPM_MEASUREMENT_SEQ,
+    TPM_MEASUREMENT_FAILURES,
 ];

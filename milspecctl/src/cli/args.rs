@@ -14,13 +14,21 @@ Exit codes:
   5   verification failed (audit log tampered, store file corrupt, verify)
   6   refused before touching anything (preflight failed, module pinned)
   7   the new version failed and the previous one was loaded again (rolled back)
+  20  attest: no IMA log or TPM to attest with, or tpm2-tools/openssl missing
+  21  attest: the IMA log was edited (an entry does not match its digest)
+  22  attest: the log does not replay to PCR 10, or the PCR values are not the quoted ones
+  23  attest: the quote was made for another nonce (replayed)
+  24  attest: the quote's attestation key is not the trusted one
+  25  attest: the quote's signature does not verify
+  26  attest: the posture violates the policy
   64  usage error
 
 With --json, stdout carries exactly one JSON document (errors too, as
 {\"error\": {\"kind\": ..., \"message\": ...}}) and nothing is printed on stderr.
 
 Environment: MILSPEC_ROOT (as --root); MILSPEC_PROC_STATUS and MILSPEC_DEVICE
-override /proc/milspec/status and /dev/milspec (for tests).";
+override /proc/milspec/status and /dev/milspec, MILSPEC_IMA_LOG and
+MILSPEC_TPM_SYSFS IMA's binary log and /sys/class/tpm/tpm0 (for tests).";
 
 /// Manage the dell_milspec kernel module.
 #[derive(Debug, Parser)]
@@ -157,6 +165,73 @@ pub enum Command {
         #[command(subcommand)]
         action: AllowlistAction,
     },
+    /// Measured posture: replay IMA's log against the TPM's PCR 10 (SHA-1 and
+    /// SHA-256 banks), show the posture history the module measured since boot and
+    /// check it against a policy (exit 26 on a violation). With --quote, also make
+    /// a quote + log bundle for `attest verify` on another machine.
+    #[command(args_conflicts_with_subcommands = true)]
+    Attest {
+        #[command(subcommand)]
+        action: Option<AttestAction>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Make a TPM quote over PCR 10 (needs tpm2-tools and root) and write the
+        /// bundle to --out.
+        #[arg(long, requires_all = ["nonce", "out"])]
+        quote: bool,
+        /// The verifier's nonce, hex (at most 32 bytes).
+        #[arg(long, value_name = "HEX")]
+        nonce: Option<String>,
+        /// Where --quote writes the bundle (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// What the posture must be (see docs/attestation.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicyArgs {
+    /// The current level must be at least this one.
+    #[arg(long, value_name = "LEVEL")]
+    pub min_level: Option<String>,
+    /// An accepted allowlist as the posture writes it, <entries>:<sha256>
+    /// (repeatable; see `attest allowlist-digest`).
+    #[arg(long = "allowlist", value_name = "N:SHA256")]
+    pub allowlists: Vec<String>,
+    /// An accepted module version (repeatable; every entry must have one).
+    #[arg(long = "module-version", value_name = "VERSION")]
+    pub module_versions: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttestAction {
+    /// Verify a bundle offline: the attestation key is --ak, the signature
+    /// verifies (openssl), the quote is for --nonce, the PCR values are the quoted
+    /// ones, the log replays to them, and the posture satisfies the policy.
+    Verify {
+        /// The bundle `attest --quote` wrote.
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        /// The trusted attestation key's public part (PEM).
+        #[arg(long, value_name = "PEM")]
+        ak: PathBuf,
+        /// The nonce this verifier sent, hex.
+        #[arg(long, value_name = "HEX")]
+        nonce: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Print a Keylime runtime-policy fragment (its `ima-buf` section) listing the
+    /// digest of every posture entry the policy accepts.
+    KeylimePolicy {
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// List entries with sequence numbers below this.
+        #[arg(long, default_value_t = 64)]
+        max_seq: u64,
+    },
+    /// Print the `<entries>:<sha256>` the posture records for this allowlist.
+    AllowlistDigest { names: Vec<String> },
 }
 
 #[derive(Debug, Subcommand)]

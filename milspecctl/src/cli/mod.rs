@@ -1,15 +1,16 @@
 //! Command line of `milspecctl`: argument parsing (`args`), the commands'
-//! rendering (`device_cmds`, `store_cmds`), output and error mapping (`output`)
+//! rendering (`device_cmds`, `store_cmds`, `attest_cmds`), output and error mapping (`output`)
 //! and generated completions and man page (`generate`). `main.rs` only calls
 //! [`run`]; the work is done by `milspec_host`.
 
 mod args;
+mod attest_cmds;
 mod device_cmds;
 mod generate;
 mod output;
 mod store_cmds;
 
-pub use args::{AllowlistAction, AuditAction, Cli, Command};
+pub use args::{AllowlistAction, AttestAction, AuditAction, Cli, Command, PolicyArgs};
 
 use clap::Parser;
 use milspec_host::error::ErrorKind;
@@ -98,6 +99,17 @@ where
         Command::Audit {
             action: AuditAction::Verify,
         } => store_cmds::audit_verify(root),
+        Command::Attest {
+            action: None,
+            policy,
+            quote,
+            nonce,
+            out,
+        } => attest_cmds::attest(policy, *quote, nonce.as_deref(), out.as_deref()),
+        Command::Attest {
+            action: Some(action),
+            ..
+        } => attest_cmds::action(action),
     };
     output::emit(result, cli.json, stdout, stderr)
 }

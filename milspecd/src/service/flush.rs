@@ -56,6 +56,7 @@ impl Service {
             security_level: Some(status.security_level),
             level_locked: status.flags & status_flags::LEVEL_LOCKED != 0,
             kernel_events_lost: Some(status.events_lost),
+            measurement: self.verdict.measurement.clone(),
         };
     }
 

@@ -60,12 +60,21 @@ pub fn get_status_agrees_with_status_file(_: &Config) -> TestResult {
     check(st.next_seq == st.events_total + 1, || {
         format!("next_seq {} total {}", st.next_seq, st.events_total)
     })?;
-    for f in [
-        status_keys::FEATURE_SMBIOS_TOKEN_WRITE,
-        status_keys::FEATURE_TPM_MEASUREMENT,
-    ] {
-        check(field(&text, f) == "not-present", || f.to_string())?;
-    }
+    check(
+        field(&text, status_keys::FEATURE_SMBIOS_TOKEN_WRITE) == "not-present",
+        || "token write".into(),
+    )?;
+    // The feature row follows the measurement's outcome (docs/status.md).
+    let measured = field(&text, status_keys::TPM_MEASUREMENT);
+    let feature = field(&text, status_keys::FEATURE_TPM_MEASUREMENT);
+    let want = match measured.as_str() {
+        "measured" | "failed" => "real",
+        "pending" | "no-ima" | "no-tpm" | "no-policy" => "unsupported",
+        other => return Err(format!("tpm_measurement: {other}")),
+    };
+    check(feature == want, || {
+        format!("feature_tpm_measurement {feature} with tpm_measurement {measured}")
+    })?;
     Ok(())
 }
 
