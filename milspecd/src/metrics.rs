@@ -190,6 +190,9 @@ impl Metrics {
                 "milspec_kernel_refused_calls",
                 &[("uid", uid), ("command", command)],
                 *n as f64,
+            );
+        }
+        o.header(
             "milspec_tpm_measurement_state",
             "gauge",
             "Outcome of the module's last posture measurement into IMA (1 for the current state).",
