@@ -2,7 +2,6 @@
 
 use milspec_abi::PlatformState;
 use milspec_host::snapshot::{RefusalsView, Snapshot, SnapshotError};
-use milspec_host::snapshot::{Snapshot, SnapshotError};
 use milspec_host::status::Measurement;
 use serde::Serialize;
 
