@@ -11,9 +11,11 @@
 # runs under a timeout, a half-made image is never published, and a second call
 # finds the cached one (flock, so parallel callers wait for one build).
 #
-# The per-run SSH key is not in the image: sshd also reads
-# /run/milspec-test/authorized_keys, i.e. the per-run disk that the image's
-# milspec-test.service mounts (tests/fleet/run writes the key there).
+# The per-run SSH key is not in the image: the VM's kernel command line carries
+# it (milspec_fleet.key=<base64 ed25519 public key>) and sshd's
+# AuthorizedKeysCommand reads it from /proc/cmdline; the host name comes from
+# systemd.hostname=. Nothing waits for a second disk: under TCG on a loaded
+# machine udev can take longer than systemd's 90 s device timeout.
 #
 # Usage: scripts/fleet-image.sh [--print-path]
 #
@@ -108,16 +110,36 @@ ln -sfn /lib/systemd/system/systemd-networkd.socket "$mnt/etc/systemd/system/soc
 # Nothing waits for "online": sshd listens on any address.
 ln -sfn /dev/null "$mnt/etc/systemd/system/systemd-networkd-wait-online.service"
 
-# --- sshd: root by key only; the per-run key comes from the per-run disk ---
+# --- sshd: root by key only; the per-run key comes from the kernel command line ---
+cat >"$mnt/usr/local/sbin/milspec-fleet-keys" <<'EOF'
+#!/bin/sh
+# scripts/fleet-image.sh: sshd's AuthorizedKeysCommand. Prints the per-run key
+# that tests/fleet/run put on the kernel command line (milspec_fleet.key=BASE64).
+for w in $(cat /proc/cmdline); do
+	case $w in milspec_fleet.key=?*) echo "ssh-ed25519 ${w#milspec_fleet.key=} milspec-fleet-run" ;; esac
+done
+EOF
+chmod 0755 "$mnt/usr/local/sbin/milspec-fleet-keys"
 cat >"$mnt/etc/ssh/sshd_config.d/milspec-fleet.conf" <<'EOF'
 # scripts/fleet-image.sh: the fleet VMs take the key of the run that booted them.
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-AuthorizedKeysFile .ssh/authorized_keys /run/milspec-test/authorized_keys
+AuthorizedKeysCommand /usr/local/sbin/milspec-fleet-keys
+AuthorizedKeysCommandUser nobody
 UseDNS no
 ClientAliveInterval 10
 ClientAliveCountMax 6
+EOF
+# --- systemd: no per-run disk; generous job timeouts for TCG under load ---
+ln -sfn /dev/null "$mnt/etc/systemd/system/milspec-test.service"
+mkdir -p "$mnt/etc/systemd/system.conf.d"
+cat >"$mnt/etc/systemd/system.conf.d/milspec-fleet.conf" <<'EOF'
+# scripts/fleet-image.sh: three TCG guests share two cores with other work; a
+# job that is merely slow must not fail the boot.
+[Manager]
+DefaultTimeoutStartSec=900
+DefaultDeviceTimeoutSec=900
 EOF
 [ -L "$mnt/etc/systemd/system/multi-user.target.wants/ssh.service" ] ||
 	{ log "ssh.service is not enabled"; exit 1; }
