@@ -130,6 +130,10 @@ AuthorizedKeysCommandUser nobody
 UseDNS no
 ClientAliveInterval 10
 ClientAliveCountMax 6
+# Under TCG on a loaded host the key exchange can take minutes: clients that gave
+# up must not make sshd drop the next one (the default 10:30:100 resets them).
+MaxStartups 200
+LoginGraceTime 600
 EOF
 # --- systemd: no per-run disk; generous job timeouts for TCG under load ---
 ln -sfn /dev/null "$mnt/etc/systemd/system/milspec-test.service"
