@@ -143,3 +143,57 @@ fn an_interrupted_install_is_repaired_by_the_next_command() {
     let (_, v, _) = run(root, &["history"]);
     assert_eq!(v["entries"][0]["action"], "recover");
 }
+
+#[test]
+fn status_shows_the_deployed_store_id_without_creating_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let status = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_milspecctl"))
+            .args(["--json", "--root"])
+            .arg(root)
+            .arg("status")
+            .env("MILSPEC_PROC_STATUS", root.join("no-such-status"))
+            .env("MILSPEC_DEVICE", root.join("no-such-device"))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), v)
+    };
+    let (code, v) = status();
+    assert_eq!(code, 3, "not loaded: {v}");
+    assert_eq!(v["module_loaded"], false);
+    assert_eq!(v["deployed"]["store_id"], serde_json::Value::Null, "{v}");
+    assert!(
+        !root.join("var").exists(),
+        "status must not create the store"
+    );
+
+    let store = root.join("var/lib/milspec");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(
+        store.join("state.json"),
+        r#"{"current": "1.0.1+6.12.48", "previous": "1.0.0", "current_params": [],
+            "deployments": 2, "deployment_id": "fleet-20261202T100000Z-abc123",
+            "taint_at_load": 0}"#,
+    )
+    .unwrap();
+    let (_, v) = status();
+    assert_eq!(v["deployed"]["store_id"], "1.0.1+6.12.48");
+    assert_eq!(v["deployed"]["previous"], "1.0.0");
+    assert_eq!(
+        v["deployed"]["deployment_id"],
+        "fleet-20261202T100000Z-abc123"
+    );
+
+    std::fs::write(store.join("state.json"), "not json").unwrap();
+    let (code, v) = status();
+    assert_eq!(code, 3, "a corrupt state does not hide the module's status");
+    assert!(
+        v["deployed"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("state.json"),
+        "{v}"
+    );
+}

@@ -65,17 +65,48 @@ impl DeploymentRecord {
     }
 }
 
+/// Checks a deployment id given from outside (`--deployment-id`): it lands in
+/// the audit log, the state file and the journal, so it is one short token.
+pub fn check_deployment_id(id: &str) -> Result<(), Error> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:+-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Usage,
+            format!("deployment id {id:?}: 1 to 128 characters of A-Z a-z 0-9 . _ : + - expected"),
+        ))
+    }
+}
+
+/// One deployment's inputs.
+struct Request<'a> {
+    action: DeployAction,
+    id: &'a StoreId,
+    params: &'a [String],
+    /// `--deployment-id`, already checked.
+    given_id: Option<&'a str>,
+}
+
 fn run_deployment(
     root: &Path,
-    action: DeployAction,
     store: &Store,
-    id: &StoreId,
-    params: &[String],
+    req: Request<'_>,
     repaired: Option<String>,
 ) -> Result<DeploymentRecord, Error> {
+    let Request {
+        action,
+        id,
+        params,
+        given_id,
+    } = req;
     let start = Instant::now();
     let host = Host::real();
-    let result = txn::deploy(store, &host, id, params);
+    let result = txn::deploy(store, &host, id, params, given_id);
     let duration_seconds = start.elapsed().as_secs_f64();
     let (result_word, versions, rollback, detail) = match &result {
         Ok(Deployment::Deployed { from, to, .. }) => (
@@ -121,7 +152,8 @@ fn run_deployment(
             Deployment::Deployed { deployment_id, .. }
             | Deployment::RolledBack { deployment_id, .. },
         ) => Some(deployment_id.clone()),
-        _ => None,
+        // Nothing loaded, but a fleet's id still links the record to its rollout.
+        _ => given_id.map(str::to_owned),
     };
     let detail = match &result {
         Err(e) => Some(e.to_string()),
@@ -167,12 +199,15 @@ fn run_deployment(
 }
 
 /// `load [ID]`: deploys entry `id` (default: the newest built for the running
-/// kernel, see `Store::default_candidate`).
+/// kernel, see `Store::default_candidate`); `deployment_id` names the
+/// deployment instead of a generated id.
 pub fn deploy(
     root: &Path,
     id: Option<&StoreId>,
     params: &[String],
+    deployment_id: Option<&str>,
 ) -> Result<DeploymentRecord, Error> {
+    deployment_id.map(check_deployment_id).transpose()?;
     let opened = open_store(root)?;
     let id = match id {
         Some(v) => v.clone(),
@@ -187,39 +222,64 @@ pub fn deploy(
                 )
             })?,
     };
-    run_deployment(
-        root,
-        DeployAction::Load,
-        &opened.store,
-        &id,
+    let req = Request {
+        action: DeployAction::Load,
+        id: &id,
         params,
-        opened.repaired,
-    )
+        given_id: deployment_id,
+    };
+    run_deployment(root, &opened.store, req, opened.repaired)
 }
 
 /// `rollback [--to ID]`: deploys the previous entry again (or `to`), with the
-/// current module parameters.
+/// current module parameters; `deployment_id` as for [`deploy`].
 pub fn rollback(
     root: &Path,
     to: Option<&StoreId>,
     allow_older: bool,
+    deployment_id: Option<&str>,
 ) -> Result<DeploymentRecord, Error> {
+    deployment_id.map(check_deployment_id).transpose()?;
     let opened = open_store(root)?;
     let state = State::read(&opened.store)?;
     let target = txn::rollback_target(&state, to, allow_older)?;
-    run_deployment(
-        root,
-        DeployAction::Rollback,
-        &opened.store,
-        &target,
-        &state.current_params,
-        opened.repaired,
-    )
+    let req = Request {
+        action: DeployAction::Rollback,
+        id: &target,
+        params: &state.current_params,
+        given_id: deployment_id,
+    };
+    run_deployment(root, &opened.store, req, opened.repaired)
 }
 
 /// `milspecctl rollback` to the previous deployment (milspecd's rollback
 /// action). A deployment that ended otherwise than [`Deployment::Deployed`] is
 /// still `Ok`: look at [`DeploymentRecord::outcome`].
 pub fn rollback_to_previous(root: &Path) -> Result<DeploymentRecord, Error> {
-    rollback(root, None, false)
+    rollback(root, None, false, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_ids_are_short_plain_tokens() {
+        for good in ["fleet-20261202T101500Z-a1b2c3", "dep-1-2", "x", "a.b:c+d_e"] {
+            assert!(check_deployment_id(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(129);
+        for bad in [
+            "",
+            "has space",
+            "new\nline",
+            "a/b",
+            "{\"x\"}",
+            long.as_str(),
+        ] {
+            let e = check_deployment_id(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Usage, "{bad}");
+        }
+        assert!(check_deployment_id(&"a".repeat(128)).is_ok());
+    }
 }

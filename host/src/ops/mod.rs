@@ -4,11 +4,15 @@
 //! are typed; rendering them as text or JSON is the caller's job.
 
 mod deploy;
+mod deployed;
 mod direct;
 mod inspect;
 mod install;
 
-pub use deploy::{deploy, rollback, rollback_to_previous, DeployAction, DeploymentRecord};
+pub use deploy::{
+    check_deployment_id, deploy, rollback, rollback_to_previous, DeployAction, DeploymentRecord,
+};
+pub use deployed::{deployed, Deployed};
 pub use direct::{load_file, unload};
 pub use inspect::{audit_verify, history, list, preflight, remove, verify, Checked, History};
 pub use install::{install, install_from_dkms, Installed};

@@ -50,8 +50,13 @@ pub struct Store {
 
 impl Store {
     /// The store under `root` (`/` on a real system).
+    /// Where the store under `root` lives (`<root>/var/lib/milspec`).
+    pub fn dir_under(root: &Path) -> PathBuf {
+        root.join("var/lib/milspec")
+    }
+
     pub fn open(root: &Path) -> Result<Self, StoreError> {
-        let dir = root.join("var/lib/milspec");
+        let dir = Self::dir_under(root);
         for sub in ["versions", "staging", "trash"] {
             let d = dir.join(sub);
             fs::create_dir_all(&d).map_err(io_err(&d))?;

@@ -99,11 +99,14 @@ pub(super) fn loaded_id(
 }
 
 /// Loads entry `id` from the store as a transaction (see the module docs).
+/// `given_id` names the deployment (a fleet rollout's id, so host and fleet
+/// records link); without it the transaction makes one.
 pub fn deploy(
     store: &Store,
     host: &Host,
     id: &StoreId,
     params: &[String],
+    given_id: Option<&str>,
 ) -> Result<Deployment, TxnError> {
     // Hashed once: the placement below writes these same bytes.
     let (manifest, bytes) = phases::time("precheck", || store.verify_entry_bytes(id))?;
@@ -143,7 +146,7 @@ pub fn deploy(
             .map(|v| loaded_id(store, host, &state, v, &release))
     });
     let from_params = before.map(|l| l.params).unwrap_or_default();
-    let dep_id = deployment_id(&state);
+    let dep_id = given_id.map_or_else(|| deployment_id(&state), str::to_owned);
     phases::time("journal", || {
         store.write_journal(&Journal::Load {
             deployment_id: dep_id.clone(),

@@ -25,14 +25,25 @@ impl State {
     }
 
     pub fn read(store: &Store) -> Result<State, StoreError> {
-        match std::fs::read(Self::path(store)) {
+        Self::read_file(&Self::path(store))
+    }
+
+    /// The state under `root` (`<root>/var/lib/milspec/state.json`) without
+    /// opening the store, which would create its directories: for read-only
+    /// commands (`status`). Nothing deployed yet reads as the default state.
+    pub fn read_under(root: &std::path::Path) -> Result<State, StoreError> {
+        Self::read_file(&Store::dir_under(root).join("state.json"))
+    }
+
+    fn read_file(path: &std::path::Path) -> Result<State, StoreError> {
+        match std::fs::read(path) {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
                 id: "state".into(),
                 reason: format!("state.json: {e}"),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
             Err(source) => Err(StoreError::Io {
-                path: Self::path(store).display().to_string(),
+                path: path.display().to_string(),
                 source,
             }),
         }

@@ -55,7 +55,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show the module's status, read from /proc/milspec/status and the GET_INFO ioctl.
+    /// Show the module's status, read from /proc/milspec/status and the GET_INFO
+    /// ioctl, and what milspecctl deployed (the store id, from the store's state).
     Status,
     /// Load a version from the store as a transaction: preflight, checkpoint,
     /// unload the current module, load, verify, commit. If loading or verifying
@@ -71,6 +72,10 @@ pub enum Command {
         /// Module parameter, repeatable (e.g. --param force=1).
         #[arg(long = "param", value_name = "KEY=VALUE")]
         params: Vec<String>,
+        /// Name the deployment ID (in the audit log and state) instead of a
+        /// generated id, e.g. a fleet rollout's id so host and fleet records link.
+        #[arg(long, value_name = "ID", conflicts_with = "file")]
+        deployment_id: Option<String>,
     },
     /// Load the previous deployment again (or --to VERSION), as a transaction.
     Rollback {
@@ -80,6 +85,9 @@ pub enum Command {
         /// Allow --to a version older than the current one.
         #[arg(long)]
         allow_older: bool,
+        /// Name the deployment ID instead of a generated id (as for load).
+        #[arg(long, value_name = "ID")]
+        deployment_id: Option<String>,
     },
     /// Check the deployed version: file hash, vermagic, signature, srcversion,
     /// status ABI, GET_INFO, kernel taint, audit log. Exit 5 if a mandatory check

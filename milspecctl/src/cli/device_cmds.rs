@@ -10,13 +10,37 @@ use milspec_host::ops;
 use milspec_host::paths::ModulePaths;
 use milspec_host::snapshot::Snapshot;
 use serde_json::json;
+use std::path::Path;
 
-pub(super) fn status(paths: &ModulePaths) -> CmdResult {
+/// The store's `deployed` object and its text line; an unreadable state file
+/// is shown, not fatal: the module's own status is still worth printing.
+fn deployed(root: &Path) -> (serde_json::Value, String) {
+    match ops::deployed(root) {
+        Ok(d) => {
+            let line = match &d.store_id {
+                Some(id) => format!(
+                    "\n  deployed:  {id} (deployment {}, rollback target {})",
+                    d.deployment_id.as_deref().unwrap_or("?"),
+                    d.previous.as_ref().map_or("none", |p| p.as_str()),
+                ),
+                None => "\n  deployed:  nothing from the store".to_owned(),
+            };
+            (json!(d), line)
+        }
+        Err(e) => (
+            json!({ "error": e.message }),
+            format!("\n  deployed:  unknown ({})", e.message),
+        ),
+    }
+}
+
+pub(super) fn status(paths: &ModulePaths, root: &Path) -> CmdResult {
+    let (deployed_json, deployed_text) = deployed(root);
     let Some(snap) = Snapshot::take(paths)? else {
         return Ok(Outcome {
             code: exit::NOT_LOADED,
-            json: json!({ "module_loaded": false }),
-            text: format!("{} is not loaded", milspec_abi::MODULE_NAME),
+            json: json!({ "module_loaded": false, "deployed": deployed_json }),
+            text: format!("{} is not loaded{deployed_text}", milspec_abi::MODULE_NAME),
         });
     };
     let p = &snap.proc;
@@ -46,6 +70,7 @@ pub(super) fn status(paths: &ModulePaths) -> CmdResult {
             field(milspec_abi::status_keys::REFUSED_CALLS_BY)
         ));
     }
+    text.push_str(&deployed_text);
     for problem in &snap.problems {
         text.push_str("\n  PROBLEM:   ");
         text.push_str(problem);
@@ -63,6 +88,7 @@ pub(super) fn status(paths: &ModulePaths) -> CmdResult {
             "info": snap.info,
             "problems": snap.problems,
             "refusals": snap.refusals,
+            "deployed": deployed_json,
         }),
         text,
     })

@@ -48,7 +48,7 @@ where
     let root = cli.root.as_path();
     let id = |v: &Option<String>| v.as_deref().map(StoreId::from);
     let result = match &cli.command {
-        Command::Status => device_cmds::status(&paths),
+        Command::Status => device_cmds::status(&paths, root),
         Command::Load {
             file: Some(file),
             params,
@@ -58,10 +58,18 @@ where
             file: None,
             version,
             params,
-        } => store_cmds::deploy(root, id(version).as_ref(), params),
-        Command::Rollback { to, allow_older } => {
-            store_cmds::rollback(root, id(to).as_ref(), *allow_older)
-        }
+            deployment_id,
+        } => store_cmds::deploy(root, id(version).as_ref(), params, deployment_id.as_deref()),
+        Command::Rollback {
+            to,
+            allow_older,
+            deployment_id,
+        } => store_cmds::rollback(
+            root,
+            id(to).as_ref(),
+            *allow_older,
+            deployment_id.as_deref(),
+        ),
         Command::Verify => store_cmds::verify(root),
         Command::Preflight { version } => store_cmds::preflight(root, id(version).as_ref()),
         Command::Unload => device_cmds::unload(),
@@ -165,6 +173,32 @@ mod tests {
         let (code, out, _) = run_capture(&["--help"]);
         assert_eq!(code, 0);
         assert!(out.contains("Exit codes") && out.contains("64"));
+    }
+
+    #[test]
+    fn bad_deployment_id_is_a_usage_error_before_touching_anything() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().to_str().unwrap();
+        for cmd in [&["load", "1.0.0"][..], &["rollback"][..]] {
+            let mut args = vec!["--json", "--root", r];
+            args.extend_from_slice(cmd);
+            args.extend_from_slice(&["--deployment-id", "no spaces please"]);
+            let (code, out, _) = run_capture(&args);
+            assert_eq!(code, exit::USAGE, "{out}");
+            let v: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["error"]["kind"], "usage");
+            assert!(v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("deployment id"));
+        }
+        assert!(!root.path().join("var").exists(), "nothing was opened");
+        let (code, _, _) = run_capture(&["load", "--file", "/x.ko", "--deployment-id", "a"]);
+        assert_eq!(
+            code,
+            exit::USAGE,
+            "--deployment-id is for store deployments"
+        );
     }
 
     #[test]

@@ -186,12 +186,22 @@ fn deployment(r: DeploymentRecord) -> CmdResult {
     })
 }
 
-pub(super) fn deploy(root: &Path, id: Option<&StoreId>, params: &[String]) -> CmdResult {
-    deployment(ops::deploy(root, id, params)?)
+pub(super) fn deploy(
+    root: &Path,
+    id: Option<&StoreId>,
+    params: &[String],
+    deployment_id: Option<&str>,
+) -> CmdResult {
+    deployment(ops::deploy(root, id, params, deployment_id)?)
 }
 
-pub(super) fn rollback(root: &Path, to: Option<&StoreId>, allow_older: bool) -> CmdResult {
-    deployment(ops::rollback(root, to, allow_older)?)
+pub(super) fn rollback(
+    root: &Path,
+    to: Option<&StoreId>,
+    allow_older: bool,
+    deployment_id: Option<&str>,
+) -> CmdResult {
+    deployment(ops::rollback(root, to, allow_older, deployment_id)?)
 }
 
 /// `verify` or `preflight` results; a failed mandatory check exits `fail_code`
