@@ -128,6 +128,12 @@ counted_suite tests/dkms/run
 echo "# lane 1: full-system tier: Debian bookworm, systemd as PID 1 (cold: debootstrap ~1.5 min; the kernel is the default one)"
 counted_suite tests/system/suite
 
+echo "# lane 1: measured posture: IMA + swtpm (SHA-1 and SHA-256 banks), quote verified on the host (tests/attest/suite)"
+counted_suite tests/attest/suite
+
+echo "# lane 1: power cuts under milspecctl: QEMU killed at seeded points on ext4 (tests/faults/run, 4 cuts; make faults runs 32)"
+counted_suite tests/faults/run
+
 echo "# lane 1 done; waiting for lane 2"
 wait "$lane2_pid"
 lane2_pid=""
