@@ -14,7 +14,7 @@ fn posture_buf(seq: u64, reason: MeasureReason, level: SecurityLevel) -> Vec<u8>
         seq,
         reason,
         module_version: "0.1.0",
-        abi: 1,
+        abi: milspec_abi::ABI_VERSION,
         level,
         locked: level.is_locking(),
         allowlist_entries: 0,

@@ -19,7 +19,7 @@ fn posture(seq: u64, level: SecurityLevel) -> Vec<u8> {
             MeasureReason::Level
         },
         module_version: "0.1.0",
-        abi: 1,
+        abi: milspec_abi::ABI_VERSION,
         level,
         locked: level.is_locking(),
         allowlist_entries: 0,
