@@ -94,7 +94,8 @@ if [ -f "$kdir/.milspec-built" ] || [ $print_only -eq 1 ]; then
 fi
 
 mkdir -p "$MILSPEC_CACHE/kernel"
-exec 9>"$MILSPEC_CACHE/kernel/.lock"
+# One lock per tree: a build of one variant never waits for another's.
+exec 9>"$MILSPEC_CACHE/kernel/.lock-$name"
 flock 9
 if [ -f "$kdir/.milspec-built" ]; then echo "$kdir"; exit 0; fi
 
