@@ -114,22 +114,7 @@ impl AuditLog {
 mod tests {
     use super::*;
 
-    fn action(name: &str) -> Action {
-        Action {
-            action: name.into(),
-            result: "ok".into(),
-            ..Action::default()
-        }
-    }
-
-    fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
-        let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::new(dir.path());
-        for i in 0..n {
-            log.append(action(&format!("step{i}")), 0).unwrap();
-        }
-        (dir, log)
-    }
+    use crate::audit::tests::{action, log_with};
 
     fn add_bytes(log: &AuditLog, bytes: &[u8]) {
         let mut f = OpenOptions::new().append(true).open(log.path()).unwrap();

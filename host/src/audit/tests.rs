@@ -2,7 +2,7 @@ use super::*;
 
 use std::os::unix::fs::PermissionsExt;
 
-fn action(name: &str) -> Action {
+pub(super) fn action(name: &str) -> Action {
     Action {
         action: name.into(),
         result: "ok".into(),
@@ -10,7 +10,7 @@ fn action(name: &str) -> Action {
     }
 }
 
-fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
+pub(super) fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::new(dir.path());
     for i in 0..n {
