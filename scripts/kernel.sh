@@ -12,10 +12,10 @@
 #            systemd as PID 1 needs (virtio disk, ext4, cgroups, namespaces, seccomp,
 #            BPF). The one debug kernel of both the initramfs tier (tests/vm) and the
 #            full-system tier (tests/system): one cold build serves both.
-#   kasan    milspec + modsig + debug + kasan, built with clang (LLVM=-14), which 6.12
+#   kasan    milspec + debug + kasan, built with clang (LLVM=-14), which 6.12
 #            requires for KASAN together with Rust. Modules for it need the same
 #            LLVM=-14 (scripts/module.sh --variant kasan passes it).
-#   lean     milspec + modsig: no debugging, nothing for systemd. The DKMS test's second
+#   lean     milspec alone: no debugging, nothing for systemd. The DKMS test's second
 #            release (--localversion -upgrade) only has to prove a rebuild and a
 #            load, so it has no debugging (cold: 735 s against 1765 s for the
 #            default kernel, both measured on a loaded host).
@@ -55,10 +55,10 @@ config_only=0
 case "$variant" in
 default) fragments+=("$kconf/debug.config" "$kconf/system.config") ;;
 kasan)
-	fragments+=("$kconf/modsig.config" "$kconf/debug.config" "$kconf/kasan.config")
+	fragments+=("$kconf/debug.config" "$kconf/kasan.config")
 	llvm=(LLVM=-14)
 	;;
-lean) fragments+=("$kconf/modsig.config") ;;
+lean) ;;
 norust)
 	fragments=("$kconf/norust.config")
 	config_only=1
