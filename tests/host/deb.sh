@@ -134,14 +134,16 @@ dpkg-deb -e "$tools_deb" "$tmp/ctl-tools"
 dpkg-deb -e "$dkms_deb" "$tmp/ctl-dkms"
 post=$tmp/ctl-tools/postinst
 tmpl=$(grep -n 'systemd-tmpfiles .*--create milspec.conf' "$post" | cut -d: -f1 | head -n 1)
-start=$(grep -n "deb-systemd-invoke \$_dh_action 'milspecd.service'" "$post" | cut -d: -f1 | head -n 1)
+# dh_installsystemd starts both units of the package in one call.
+start=$(grep -n "deb-systemd-invoke \$_dh_action 'milspec-ima-policy.service' 'milspecd.service'" "$post" | cut -d: -f1 | head -n 1)
 if [ -n "$tmpl" ] && [ -n "$start" ] && [ "$tmpl" -lt "$start" ] &&
-	grep -q "deb-systemd-helper enable 'milspecd.service'" "$post"; then
-	tap_pass "deb: postinst creates the tmpfiles.d directories, then enables and starts milspecd"
+	grep -q "deb-systemd-helper enable 'milspecd.service'" "$post" &&
+	grep -q "deb-systemd-helper enable 'milspec-ima-policy.service'" "$post"; then
+	tap_pass "deb: postinst creates the tmpfiles.d directories, then enables and starts milspec-ima-policy and milspecd"
 else
-	fail "deb: postinst creates the tmpfiles.d directories, then enables and starts milspecd" "$(cat "$post")"
+	fail "deb: postinst creates the tmpfiles.d directories, then enables and starts milspec-ima-policy and milspecd" "$(cat "$post")"
 fi
-if grep -q "deb-systemd-invoke stop 'milspecd.service'" "$tmp/ctl-tools/prerm"; then
+if grep -q "deb-systemd-invoke stop 'milspec-ima-policy.service' 'milspecd.service'" "$tmp/ctl-tools/prerm"; then
 	tap_pass "deb: prerm stops milspecd"; else fail "deb: prerm stops milspecd"; fi
 if grep -q '^DKMS_NAME=milspec$' "$tmp/ctl-dkms/postinst" &&
 	grep -q "^DKMS_VERSION=$version\$" "$tmp/ctl-dkms/postinst" &&

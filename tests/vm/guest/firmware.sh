@@ -15,7 +15,7 @@ else
 fi
 st=$(cat /proc/milspec/status)
 check() { # check NAME KEY VALUE: the status line is exactly "KEY: VALUE"
-	echo "$st" | grep -qxF "$2: $3" && ok "$1" || not_ok "$1" "want '$2: $3', got '$(echo "$st" | grep "^$2:")'"
+	echo "$st" | grep -qxF "$2: $3" && tap_pass "$1" || tap_fail "$1" "want '$2: $3', got '$(echo "$st" | grep "^$2:")'"
 }
 check "status: vendor Dell Inc." platform_vendor "Dell Inc."
 check "status: product '$PRODUCT'" platform_product "$PRODUCT"
