@@ -37,8 +37,9 @@ log() { printf 'rootfs: %s\n' "$*" >&2; }
 suite=bookworm
 mirror=${MILSPEC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # What the tests use besides minbase: systemd as init (systemctl, journalctl,
-# systemd-analyze), udev for /dev/vdb, kmod, dbus (as on any real system).
-packages=systemd,systemd-sysv,udev,kmod,dbus,procps
+# systemd-analyze), udev for /dev/vdb, kmod, dbus (as on any real system), and
+# tpm2-tools, which milspec-tools recommends (the quotes of `milspecctl attest`).
+packages=systemd,systemd-sysv,udev,kmod,dbus,procps,tpm2-tools
 image_size=1536M
 
 key=$(printf '%s\n' "$suite" "$mirror" "$(sha256sum <"$0")" | sha256sum | cut -c1-16)

@@ -6,6 +6,10 @@
 #                               5450, the machine both tiers boot by default
 #   vm_cmd_file FILE ARG...     writes a sh script to FILE that execs ARG... (each
 #                               single-quoted)
+#   vm_swtpm DIR IFACE          starts a freshly provisioned software TPM (SHA-1 and
+#                               SHA-256 banks) with its state in DIR; sets
+#                               VM_SWTPM_PID and VM_SWTPM_ARGS (QEMU arguments for
+#                               IFACE crb or tis); returns 1 with the reason on stderr
 #   vm_fail PREFIX RC MESSAGE DETAIL
 #                               "PREFIX: MESSAGE" and the lines of DETAIL on stderr
 #                               (a runner's verdict on a broken run), then exit RC
@@ -35,4 +39,24 @@ vm_cmd_file() {
 vm_fail() {
 	printf '%s: %s\n%s\n' "$1" "$3" "$4" >&2
 	exit "$2"
+}
+
+vm_swtpm() {
+	local dir=$1 iface=$2
+	mkdir -p "$dir"
+	# Endorsement key made, both banks allocated (swtpm's default profile
+	# allocates SHA-256 only). swtpm ends with QEMU's connection.
+	if ! swtpm_setup --tpm2 --tpmstate "$dir" --pcr-banks sha1,sha256 --createek \
+		--overwrite >"$dir/swtpm_setup.log" 2>&1; then
+		cat "$dir/swtpm_setup.log" >&2
+		echo "swtpm_setup failed" >&2
+		return 1
+	fi
+	swtpm socket --tpm2 --tpmstate "dir=$dir" --ctrl "type=unixio,path=$dir/sock" \
+		--terminate --log "file=$dir/swtpm.log" &
+	VM_SWTPM_PID=$!
+	for _ in $(seq 50); do [ -S "$dir/sock" ] && break; sleep 0.1; done
+	[ -S "$dir/sock" ] || { echo "swtpm did not create its socket" >&2; return 1; }
+	VM_SWTPM_ARGS=(-chardev "socket,id=chrtpm,path=$dir/sock"
+		-tpmdev emulator,id=tpm0,chardev=chrtpm -device "tpm-$iface,tpmdev=tpm0")
 }

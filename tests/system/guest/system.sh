@@ -33,6 +33,8 @@ daemon_log() { journalctl -q --no-pager -o cat _SYSTEMD_UNIT=$UNIT; }
 n_daemon() { daemon_log | grep -ciE "$1"; }
 n_unit() { journalctl -q --no-pager -u "$UNIT" | grep -ciE "$1"; }
 grew() { [ "$($1 "$2")" -gt "$3" ]; }
+# shellcheck source=tests/system/guest/posture.sh
+. "$(dirname "$0")/posture.sh"
 
 # --- the system itself ---
 if [ "$(cat /proc/1/comm)" = systemd ]; then tap_pass "systemd is PID 1"; else
@@ -76,6 +78,7 @@ else
 		install -m 0755 "$T/files/milspecctl" /usr/sbin/
 	fi
 fi
+if [ $have_deb -eq 1 ]; then posture_after_install; fi
 have_unit=0
 if systemctl cat "$UNIT" >/dev/null 2>&1; then have_unit=1; fi
 
@@ -102,6 +105,7 @@ fi
 if [ $? -eq 0 ] && [ -r /proc/milspec/status ] && [ -c /dev/milspec ]; then tap_pass "$t_load"; else
 	tap_fail "$t_load" "$(lastlines "$out")"; fi
 info "$(grep -E '^(module_version|platform_state|security_level):' /proc/milspec/status 2>/dev/null)"
+if [ $have_deb -eq 1 ]; then posture_after_load; fi
 
 if [ "$have_unit" -eq 0 ]; then
 	for t in "systemctl start milspecd: active (running) only after READY" \
