@@ -138,7 +138,7 @@ pub fn deploy(
     if let Verdict::Rejected(why) = sig {
         return Err(TxnError::SignatureRejected(format!("{id}: {why}")));
     }
-    let mut state = State::read(store)?;
+    let mut state = phases::time("state", || State::read(store))?;
     let from = phases::time("loaded_id", || {
         before
             .as_ref()

@@ -27,7 +27,7 @@ where
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let json_wanted = args.iter().any(|a| a == "--json");
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match milspec_host::phases::time("parse", || Cli::try_parse_from(&args)) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind as ClapKind;
@@ -119,7 +119,9 @@ where
             ..
         } => attest_cmds::action(action),
     };
-    output::emit(result, cli.json, stdout, stderr)
+    milspec_host::phases::time("render", || {
+        output::emit(result, cli.json, stdout, stderr)
+    })
 }
 
 #[cfg(test)]
