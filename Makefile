@@ -21,7 +21,7 @@
 #                   see scripts/install.sh); make uninstall removes it again
 #   make dkms-test  DKMS for real, in a temporary tree: two kernel releases, skip, signing
 #   make fleet-unit  fleet collection: pytest, ansible-lint, promtool rule tests, dashboard check
-#   make fleet-test  fleet VM tier: 3 full-system VMs, SSH over virtio-net + hostfwd (not yet seen passing)
+#   make fleet-test  fleet VM tier: 3 full-system VMs, Ansible over SSH (virtio-net + hostfwd)
 #   make fleet-bench rollout playbook on simulated hosts (FLEET_HOSTS=1000), with projections
 #   make fleet-rollout / fleet-rollback / fleet-preflight  INVENTORY=FILE [VERSION=V MODULE=KO]
 #   make clean
