@@ -119,9 +119,7 @@ where
             ..
         } => attest_cmds::action(action),
     };
-    milspec_host::phases::time("render", || {
-        output::emit(result, cli.json, stdout, stderr)
-    })
+    milspec_host::phases::time("render", || output::emit(result, cli.json, stdout, stderr))
 }
 
 #[cfg(test)]
