@@ -10,8 +10,15 @@ use milspec_abi::{Event, EventKind};
 use std::time::{Duration, Instant, SystemTime};
 
 impl Service {
+    /// Reads batches until the device is empty, or until a deadline (the
+    /// watchdog above all) is due: under a flood of events the device never
+    /// empties, and the loop must get back to its deadlines. `poll()` is level
+    /// triggered, so what is left is read on the next turn.
     pub(super) fn drain_events(&mut self) {
         loop {
+            if self.next_deadline().is_some_and(|t| t <= Instant::now()) {
+                return;
+            }
             let batch = match &self.link {
                 Link::Connected(c) => c.dev.read_events(64),
                 _ => return,

@@ -237,7 +237,7 @@ impl Service {
         self.next_refresh = (!every.is_zero()).then(|| now + every);
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
         [
             self.next_watchdog,
             self.next_refresh,
