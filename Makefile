@@ -103,13 +103,17 @@ fleet-preflight:
 	@scripts/fleet.sh preflight -i "$(INVENTORY)" -e milspec_fleet_version="$(VERSION)" \
 		$(if $(MODULE),-e milspec_fleet_module_file="$(abspath $(MODULE))") $(FLEET_ARGS)
 
-# The VM figures (ratios, phases, store curves), then the plots and the host-side
-# audit verify curve, then milspecd under load in the full-system tier (8 writers,
-# 60 s, systemd watchdog); everything under target/bench/.
+# The VM figures (ratios, phases, store curves), then the plots, milspecd at fixed
+# event rates (10 to 20,000/s) in the VM, the host-side audit verify curve, then
+# milspecd under load in the full-system tier (8 writers, 60 s, systemd watchdog);
+# everything under target/bench/.
 bench:
 	@mkdir -p target/bench
 	@set -o pipefail; tests/vm/run --no-load --timeout 1200 -- milspec-guest-tests bench | tee target/bench/vm.txt
 	@cargo run -q --release --locked -p milspec-host --example bench_curves -- store target/bench/vm.txt
+	@set -o pipefail; tests/vm/run --no-build --no-load --timeout 1200 -- sh -c \
+		'milspecctl load --file /lib/milspec/dell_milspec.ko && milspec-guest-tests daemon-rates' \
+		| tee target/bench/daemon-rates.txt
 	@cargo run -q --release --locked -p milspec-host --example bench_curves -- audit
 	@set -o pipefail; bins=$$(scripts/guest-bins.sh) && tests/system/run \
 		--add "$$bins/milspecctl" --add "$$bins/milspecd" --add "$$bins/milspec-guest-tests" \

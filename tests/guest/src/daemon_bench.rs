@@ -7,7 +7,7 @@
 use crate::util::{check, open_device, TestResult};
 use milspec_abi::SecurityLevel;
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EVENTS: usize = 1000;
@@ -35,34 +35,45 @@ fn switches(pid: u32) -> Result<u64, String> {
         + proc_field(pid, "nonvoluntary_ctxt_switches:")?)
 }
 
-fn percentile(sorted: &[u64], p: f64) -> u64 {
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
 }
 
-pub fn run(idle_secs: u64) -> TestResult {
-    let dir = "/tmp/milspecd-bench";
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let policy = format!("{dir}/policy.toml");
-    std::fs::write(
-        &policy,
-        format!(
-            "[level]\nminimum = \"standard\"\n[health]\nfile = \"{dir}/health.json\"\nrefresh = \"0s\"\n"
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    let log = std::fs::File::create(format!("{dir}/daemon.log")).map_err(|e| e.to_string())?;
-    let mut child = Command::new("/bin/milspecd")
-        .args(["--policy", &policy, "--runtime-dir", dir])
-        .env("MILSPECD_LOG", "debug")
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("WATCHDOG_USEC")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("milspecd: {e}"))?;
-    let pid = child.id();
-    let result = (|| {
+/// A milspecd started for a benchmark, with its policy, health file and debug
+/// log in `dir`; killed when dropped.
+pub struct BenchDaemon {
+    pub dir: String,
+    child: Child,
+}
+
+impl BenchDaemon {
+    /// Starts milspecd (no watchdog, health refresh off) and waits until it
+    /// reports healthy.
+    pub fn start(dir: &str) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let policy = format!("{dir}/policy.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "[level]\nminimum = \"standard\"\n[health]\nfile = \"{dir}/health.json\"\nrefresh = \"0s\"\n"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(format!("{dir}/daemon.log")).map_err(|e| e.to_string())?;
+        let child = Command::new("/bin/milspecd")
+            .args(["--policy", &policy, "--runtime-dir", dir])
+            .env("MILSPECD_LOG", "debug")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("milspecd: {e}"))?;
+        let d = BenchDaemon {
+            dir: dir.to_owned(),
+            child,
+        };
         let health = format!("{dir}/health.json");
         let t = Instant::now();
         while !std::fs::read_to_string(&health).is_ok_and(|h| h.contains("\"healthy\"")) {
@@ -71,6 +82,52 @@ pub fn run(idle_secs: u64) -> TestResult {
             })?;
             std::thread::sleep(Duration::from_millis(20));
         }
+        Ok(d)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log(&self) -> Result<String, String> {
+        let mut text = String::new();
+        std::fs::File::open(format!("{}/daemon.log", self.dir))
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .map_err(|e| e.to_string())?;
+        Ok(text)
+    }
+}
+
+impl Drop for BenchDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `latency_us` of every level change the daemon logged as handled with a
+/// sequence number in `from..=to`.
+pub fn handled_latencies(log: &str, from: u64, to: u64) -> Vec<u64> {
+    log.lines()
+        .filter(|l| l.contains("event handled") && l.contains("kind=\"level_changed\""))
+        .filter_map(|l| {
+            let seq: u64 = l.split("seq=").nth(1)?.split(' ').next()?.parse().ok()?;
+            let us: u64 = l
+                .split("latency_us=")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()?;
+            (seq >= from && seq <= to).then_some(us)
+        })
+        .collect()
+}
+
+pub fn run(idle_secs: u64) -> TestResult {
+    let daemon = BenchDaemon::start("/tmp/milspecd-bench")?;
+    let pid = daemon.pid();
+    let result = (|| {
         let dev = open_device()?;
         let start_seq = dev.status().map_err(|e| e.to_string())?.next_seq;
         for i in 0..EVENTS {
@@ -86,25 +143,7 @@ pub fn run(idle_secs: u64) -> TestResult {
         let last_seq = start_seq + EVENTS as u64 - 1;
         let t = Instant::now();
         let latencies = loop {
-            let mut text = String::new();
-            std::fs::File::open(format!("{dir}/daemon.log"))
-                .and_then(|mut f| f.read_to_string(&mut text))
-                .map_err(|e| e.to_string())?;
-            let mut lat: Vec<u64> = text
-                .lines()
-                .filter(|l| l.contains("event handled") && l.contains("kind=\"level_changed\""))
-                .filter_map(|l| {
-                    let seq: u64 = l.split("seq=").nth(1)?.split(' ').next()?.parse().ok()?;
-                    let us: u64 = l
-                        .split("latency_us=")
-                        .nth(1)?
-                        .split(' ')
-                        .next()?
-                        .parse()
-                        .ok()?;
-                    (seq >= start_seq && seq <= last_seq).then_some(us)
-                })
-                .collect();
+            let mut lat = handled_latencies(&daemon.log()?, start_seq, last_seq);
             if lat.len() >= EVENTS {
                 lat.sort_unstable();
                 break lat;
@@ -141,7 +180,6 @@ pub fn run(idle_secs: u64) -> TestResult {
             format!("the idle daemon woke up {} times", sw1 - sw0)
         })
     })();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(daemon);
     result
 }

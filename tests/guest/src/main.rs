@@ -4,7 +4,7 @@
 //!
 //! Usage: milspec-guest-tests [options] [GROUP...]
 //!   groups: basic api (default), tokens, fuzz, fuzz-user, stress, race, paranoid, bench,
-//!           daemon-bench, daemon-load
+//!           daemon-bench, daemon-rates, daemon-load
 //!   --expect-state supported|forced    platform state the VM should produce
 //!   --expect-tokens ID:LOC:VAL,...     tokens (hex) the SMBIOS fixture holds, or "none"
 //!   --expect-smbios STATE              present (default) | absent | invalid
@@ -22,6 +22,7 @@ mod api;
 mod basic;
 mod bench;
 mod daemon_bench;
+mod daemon_rates;
 mod event_load;
 mod fuzz;
 mod paranoid;
@@ -157,6 +158,10 @@ fn group(name: &str) -> Option<Vec<Test>> {
         "daemon-bench" => vec![t(
             "milspecd event latency, RSS, idle wakeups (figures; idle must not wake)",
             |c: &Config| daemon_bench::run(c.idle_secs),
+        )],
+        "daemon-rates" => vec![t(
+            "milspecd at 10 to 20,000 events/s: every event handled or reported lost (figures)",
+            |_: &Config| daemon_rates::run(),
         )],
         "refusals" => vec![t(
             "uid 1000's refused calls evict no event, are exact counts",
