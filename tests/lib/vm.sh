@@ -10,6 +10,11 @@
 #                               SHA-256 banks) with its state in DIR; sets
 #                               VM_SWTPM_PID and VM_SWTPM_ARGS (QEMU arguments for
 #                               IFACE crb or tis); returns 1 with the reason on stderr
+#   vm_script_errors FILE       the lines of a guest's output where its shell could not
+#                               find a command (busybox "...: not found", bash
+#                               "...: command not found"), once each: a suite calling
+#                               a helper that does not exist would otherwise pass,
+#                               since the failed call counts nothing
 #   vm_fail PREFIX RC MESSAGE DETAIL
 #                               "PREFIX: MESSAGE" and the lines of DETAIL on stderr
 #                               (a runner's verdict on a broken run), then exit RC
@@ -59,4 +64,8 @@ vm_swtpm() {
 	[ -S "$dir/sock" ] || { echo "swtpm did not create its socket" >&2; return 1; }
 	VM_SWTPM_ARGS=(-chardev "socket,id=chrtpm,path=$dir/sock"
 		-tpmdev emulator,id=tpm0,chardev=chrtpm -device "tpm-$iface,tpmdev=tpm0")
+}
+
+vm_script_errors() {
+	grep -aE '^/[^:]*tests/[^:]*: line [0-9]+: .*: (command )?not found' "$1" | tr -d '\r' | sort -u || true
 }

@@ -127,59 +127,55 @@ pub fn handled_latencies(log: &str, from: u64, to: u64) -> Vec<u64> {
 pub fn run(idle_secs: u64) -> TestResult {
     let daemon = BenchDaemon::start("/tmp/milspecd-bench")?;
     let pid = daemon.pid();
-    let result = (|| {
-        let dev = open_device()?;
-        let start_seq = dev.status().map_err(|e| e.to_string())?.next_seq;
-        for i in 0..EVENTS {
-            let level = if i % 2 == 0 {
-                SecurityLevel::Enhanced
-            } else {
-                SecurityLevel::Standard
-            };
-            dev.set_level(level).map_err(|e| e.to_string())?;
-            // Spaced out, so each event is handled on its own wakeup.
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let last_seq = start_seq + EVENTS as u64 - 1;
-        let t = Instant::now();
-        let latencies = loop {
-            let mut lat = handled_latencies(&daemon.log()?, start_seq, last_seq);
-            if lat.len() >= EVENTS {
-                lat.sort_unstable();
-                break lat;
-            }
-            check(t.elapsed() < Duration::from_secs(30), || {
-                format!("the daemon handled {} of {EVENTS} events", lat.len())
-            })?;
-            std::thread::sleep(Duration::from_millis(100));
+    let dev = open_device()?;
+    let start_seq = dev.status().map_err(|e| e.to_string())?.next_seq;
+    for i in 0..EVENTS {
+        let level = if i % 2 == 0 {
+            SecurityLevel::Enhanced
+        } else {
+            SecurityLevel::Standard
         };
-        let rss_kib = proc_field(pid, "VmRSS:")?;
-        let hwm_kib = proc_field(pid, "VmHWM:")?;
+        dev.set_level(level).map_err(|e| e.to_string())?;
+        // Spaced out, so each event is handled on its own wakeup.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let last_seq = start_seq + EVENTS as u64 - 1;
+    let t = Instant::now();
+    let latencies = loop {
+        let mut lat = handled_latencies(&daemon.log()?, start_seq, last_seq);
+        if lat.len() >= EVENTS {
+            lat.sort_unstable();
+            break lat;
+        }
+        check(t.elapsed() < Duration::from_secs(30), || {
+            format!("the daemon handled {} of {EVENTS} events", lat.len())
+        })?;
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let rss_kib = proc_field(pid, "VmRSS:")?;
+    let hwm_kib = proc_field(pid, "VmHWM:")?;
 
-        // Idle: nothing happens; count the daemon's context switches and CPU time.
-        // The health file is rewritten at most once a second after events; let that
-        // last deferred write happen first.
-        std::thread::sleep(Duration::from_millis(2500));
-        let (sw0, cpu0) = (switches(pid)?, cpu_ticks(pid)?);
-        std::thread::sleep(Duration::from_secs(idle_secs));
-        let (sw1, cpu1) = (switches(pid)?, cpu_ticks(pid)?);
-        println!(
-            "# daemon bench: {} events, latency p50 {} us, p99 {} us, max {} us; \
-             RSS {} KiB (peak {} KiB); idle {} s: {} wakeups, {} CPU ticks (TCG VM, no watchdog, refresh off)",
-            latencies.len(),
-            percentile(&latencies, 0.50),
-            percentile(&latencies, 0.99),
-            latencies.last().copied().unwrap_or(0),
-            rss_kib,
-            hwm_kib,
-            idle_secs,
-            sw1 - sw0,
-            cpu1 - cpu0
-        );
-        check(sw1 == sw0, || {
-            format!("the idle daemon woke up {} times", sw1 - sw0)
-        })
-    })();
-    drop(daemon);
-    result
+    // Idle: nothing happens; count the daemon's context switches and CPU time.
+    // The health file is rewritten at most once a second after events; let that
+    // last deferred write happen first.
+    std::thread::sleep(Duration::from_millis(2500));
+    let (sw0, cpu0) = (switches(pid)?, cpu_ticks(pid)?);
+    std::thread::sleep(Duration::from_secs(idle_secs));
+    let (sw1, cpu1) = (switches(pid)?, cpu_ticks(pid)?);
+    println!(
+        "# daemon bench: {} events, latency p50 {} us, p99 {} us, max {} us; \
+         RSS {} KiB (peak {} KiB); idle {} s: {} wakeups, {} CPU ticks (TCG VM, no watchdog, refresh off)",
+        latencies.len(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(0),
+        rss_kib,
+        hwm_kib,
+        idle_secs,
+        sw1 - sw0,
+        cpu1 - cpu0
+    );
+    check(sw1 == sw0, || {
+        format!("the idle daemon woke up {} times", sw1 - sw0)
+    })
 }
