@@ -74,6 +74,7 @@ impl Store {
             sha256: m.sha256.clone(),
             reinstall,
         })?;
+        self.invalidate_index()?;
         self.step(1)?;
         let staged = self.entry_dir("staging", &id);
         fs::create_dir_all(&staged).map_err(io_err(&staged))?;
@@ -112,6 +113,7 @@ impl Store {
             return Err(StoreError::NotInstalled(id.clone()));
         }
         self.write_journal(&Journal::Remove { id: id.clone() })?;
+        self.invalidate_index()?;
         self.step(1)?;
         let trashed = self.entry_dir("trash", id);
         fs::rename(&target, &trashed).map_err(io_err(&target))?;

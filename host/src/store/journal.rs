@@ -92,6 +92,10 @@ impl Store {
             self.remove_leftovers()?;
             return Ok(Recovery::Clean);
         };
+        if !matches!(j, Journal::Load { .. }) {
+            // The index may predate the interrupted change (see `index`).
+            self.invalidate_index()?;
+        }
         let outcome = match &j {
             // Only the deployment layer can resolve this one (txn::reconcile).
             Journal::Load { .. } => return Ok(Recovery::Clean),

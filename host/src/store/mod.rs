@@ -6,6 +6,7 @@
 //! staging/<id>/                     an install in progress
 //! trash/<id>/                       a removal in progress
 //! journal.json                      the operation in progress, if any
+//! index.json                        every manifest in one file (a cache, see `index`)
 //! ```
 //!
 //! An entry's id is the module's version for a file install (`1.0.1`) and
@@ -20,6 +21,7 @@
 
 mod error;
 mod id;
+mod index;
 mod install;
 mod journal;
 mod manifest;
@@ -137,12 +139,7 @@ impl Store {
     /// Installed entries, oldest first by version number (then by id, so the
     /// builds of one version for several kernels sort by kernel release).
     pub fn list(&self) -> Result<Vec<Manifest>, StoreError> {
-        let d = self.dir.join("versions");
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&d).map_err(io_err(&d))? {
-            let name = entry.map_err(io_err(&d))?.file_name();
-            out.push(self.manifest(&StoreId::new(name.to_string_lossy()))?);
-        }
+        let mut out = self.manifests()?;
         out.sort_by(|a, b| {
             compare_versions(&a.module_version, &b.module_version)
                 .then_with(|| compare_versions(a.id.as_str(), b.id.as_str()))

@@ -294,3 +294,76 @@ fn a_corrupt_journal_is_reported() {
     fs::write(s.dir().join("journal.json"), b"{garbage").unwrap();
     assert!(matches!(s.recover(), Err(StoreError::Corrupt { .. })));
 }
+
+fn source_paths(s: &Store) -> Vec<String> {
+    s.list().unwrap().into_iter().map(|m| m.source_path).collect()
+}
+
+/// Rewrites entry `v`'s manifest in place (same directory, same inode).
+fn edit_manifest(s: &Store, v: &str, source_path: &str) {
+    let p = s.dir().join("versions").join(v).join("manifest.json");
+    let mut m: Manifest = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+    m.source_path = source_path.into();
+    fs::write(&p, serde_json::to_vec(&m).unwrap()).unwrap();
+}
+
+#[test]
+fn list_reads_the_index_while_it_matches_the_entries() {
+    let (d, s) = setup();
+    for v in ["1.0.0", "1.0.1"] {
+        s.install(&file(d.path(), "m.ko", &ko(v, "")), false, "file")
+            .unwrap();
+    }
+    let index = s.dir().join("index.json");
+    assert!(!index.exists(), "install leaves no index behind");
+    let first = source_paths(&s);
+    assert!(index.exists(), "list builds the index");
+    // Served from the index: an in-place edit is not read.
+    edit_manifest(&s, "1.0.1", "/edited");
+    assert_eq!(source_paths(&s), first);
+    // The same name in a new directory (new inode): read again.
+    let live = s.dir().join("versions/1.0.1");
+    let moved = d.path().join("moved");
+    fs::rename(&live, &moved).unwrap();
+    fs::create_dir(&live).unwrap();
+    for f in [KO_NAME, "manifest.json"] {
+        fs::copy(moved.join(f), live.join(f)).unwrap();
+    }
+    assert_eq!(source_paths(&s)[1], "/edited");
+    // A torn or foreign index is rebuilt.
+    fs::write(&index, b"{\"entries\": [").unwrap();
+    assert_eq!(versions(&s), ["1.0.0", "1.0.1"]);
+    let rebuilt: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
+    assert_eq!(rebuilt["entries"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn changes_to_the_store_drop_the_index() {
+    let (d, mut s) = setup();
+    let a = file(d.path(), "a.ko", &ko("1.0.0", "A"));
+    s.install(&a, false, "file").unwrap();
+    let index = s.dir().join("index.json");
+    versions(&s);
+    // Removed and installed again with other contents: whatever the inode
+    // number of the new directory, the listing is the new manifest.
+    s.remove(&id("1.0.0")).unwrap();
+    assert!(!index.exists());
+    assert!(versions(&s).is_empty());
+    let b = file(d.path(), "b.ko", &ko("1.0.0", "B"));
+    s.install(&b, false, "file").unwrap();
+    assert_eq!(s.list().unwrap()[0].srcversion.as_deref(), Some("ABCB"));
+    // A crash right after the journal of a reinstall: recovery drops the
+    // index however far the operation got.
+    versions(&s);
+    edit_manifest(&s, "1.0.0", "/cached");
+    s.fail_after_step = Some(1);
+    assert!(matches!(
+        s.install(&a, true, "file"),
+        Err(StoreError::Injected(1))
+    ));
+    s.fail_after_step = None;
+    fs::write(&index, b"{}").unwrap();
+    assert!(matches!(s.recover().unwrap(), Recovery::RolledBack(_)));
+    assert!(!index.exists());
+    assert_eq!(source_paths(&s), ["/cached"]);
+}

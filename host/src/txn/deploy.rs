@@ -201,7 +201,9 @@ pub fn deploy(
                 })?;
                 let mut checks = checks;
                 checks.push(
-                    match phases::time("placement", || place_module(store, &bytes, &release)) {
+                    match phases::time("placement", || {
+                        place_module(store, &bytes, &manifest.sha256, &release)
+                    }) {
                         Ok(d) => check("modprobe_placement", true, false, d),
                         Err(e) => check("modprobe_placement", false, false, e.to_string()),
                     },

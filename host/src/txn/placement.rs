@@ -56,12 +56,20 @@ pub fn place_for_modprobe(
 ) -> Result<String, PlacementError> {
     let bytes =
         std::fs::read(store.ko_path(id)).map_err(|source| PlacementError::Read { source })?;
-    place_module(store, &bytes, release)
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    place_module(store, &bytes, &sha256, release)
 }
 
-/// As [`place_for_modprobe`], with the module's bytes already read (and
-/// checked against the manifest) by the caller.
-pub fn place_module(store: &Store, bytes: &[u8], release: &str) -> Result<String, PlacementError> {
+/// As [`place_for_modprobe`], with the module's bytes already read and their
+/// SHA-256 (hex) already computed by the caller, which checked both against the
+/// manifest: hashing the same bytes again cost ~8 ms per deployment under
+/// emulation.
+pub fn place_module(
+    store: &Store,
+    bytes: &[u8],
+    sha256: &str,
+    release: &str,
+) -> Result<String, PlacementError> {
     let modules = store.root().join("lib/modules").join(release);
     let dir = modules.join("updates");
     let write_err = |p: &PathBuf| {
@@ -78,7 +86,7 @@ pub fn place_module(store: &Store, bytes: &[u8], release: &str) -> Result<String
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     // The key of these exact bytes (by content hash), parsed once per build.
-    let sha = hex::encode(Sha256::digest(bytes));
+    let sha = sha256.to_owned();
     let key = match keys.by_sha256.get(&sha) {
         Some(k) => Some(k.clone()),
         None => depmod_key(bytes),
@@ -231,7 +239,8 @@ mod tests {
             serde_json::to_vec(&keys).unwrap(),
         )
         .unwrap();
-        let done = place_module(&store, &bytes, "6.12.117").unwrap();
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let done = place_module(&store, &bytes, &sha, "6.12.117").unwrap();
         assert!(done.contains("up to date"), "{done}");
         assert_eq!(
             std::fs::read(modules.join("updates").join(KO_NAME)).unwrap(),
