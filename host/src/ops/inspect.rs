@@ -13,7 +13,7 @@ use std::time::Instant;
 /// `list`: the installed entries, oldest first, and what recovery repaired.
 pub fn list(root: &Path) -> Result<(Vec<Manifest>, Option<String>), Error> {
     let opened = open_store(root)?;
-    let all = opened.store.list()?;
+    let all = crate::phases::time("entries", || opened.store.list())?;
     Ok((all, opened.repaired))
 }
 

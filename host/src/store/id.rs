@@ -95,16 +95,22 @@ pub fn dkms_id(version: &str, release: &str) -> StoreId {
 
 /// Orders `1.0.9` before `1.0.10`: numeric where both parts are numbers.
 pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    let parts = |s: &str| -> Vec<String> { s.split(['.', '-', '+']).map(str::to_owned).collect() };
-    let (pa, pb) = (parts(a), parts(b));
-    for (x, y) in pa.iter().zip(&pb) {
+    use std::cmp::Ordering;
+    // Part by part, without allocating: `list` sorts hundreds of entries.
+    let (mut pa, mut pb) = (a.split(['.', '-', '+']), b.split(['.', '-', '+']));
+    loop {
+        let (x, y) = match (pa.next(), pb.next()) {
+            (Some(x), Some(y)) => (x, y),
+            (Some(_), None) => return Ordering::Greater,
+            (None, Some(_)) => return Ordering::Less,
+            (None, None) => return Ordering::Equal,
+        };
         let ord = match (x.parse::<u64>(), y.parse::<u64>()) {
             (Ok(x), Ok(y)) => x.cmp(&y),
             _ => x.cmp(y),
         };
-        if ord != std::cmp::Ordering::Equal {
+        if ord != Ordering::Equal {
             return ord;
         }
     }
-    pa.len().cmp(&pb.len())
 }

@@ -296,7 +296,11 @@ fn a_corrupt_journal_is_reported() {
 }
 
 fn source_paths(s: &Store) -> Vec<String> {
-    s.list().unwrap().into_iter().map(|m| m.source_path).collect()
+    s.list()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.source_path)
+        .collect()
 }
 
 /// Rewrites entry `v`'s manifest in place (same directory, same inode).

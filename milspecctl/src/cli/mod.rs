@@ -99,7 +99,7 @@ where
             *reinstall,
             !*no_signature_check,
         ),
-        Command::List => store_cmds::list(root),
+        Command::List => store_cmds::list(root, cli.json),
         Command::Remove { version } => store_cmds::remove(root, &StoreId::from(version.as_str())),
         Command::History => store_cmds::history(root),
         Command::Completions { shell } => return generate::completions(*shell, stdout),
