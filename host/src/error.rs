@@ -49,6 +49,8 @@ pub enum ErrorKind {
     NotInstalled,
     /// A stored file or the store's state is corrupt (`store_corrupt`, 5).
     StoreCorrupt,
+    /// Another process held the store for longer than the wait (`store_busy`, 75).
+    StoreBusy,
     /// The audit log is tampered with or unwritable (`audit`, 5).
     Audit,
     /// DKMS has not built the module asked for (`dkms_not_built`, 1).
@@ -79,7 +81,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [ErrorKind; 26] = [
+    pub const ALL: [ErrorKind; 27] = [
         ErrorKind::Usage,
         ErrorKind::InvalidArgument,
         ErrorKind::Io,
@@ -94,6 +96,7 @@ impl ErrorKind {
         ErrorKind::AlreadyInstalled,
         ErrorKind::NotInstalled,
         ErrorKind::StoreCorrupt,
+        ErrorKind::StoreBusy,
         ErrorKind::Audit,
         ErrorKind::DkmsNotBuilt,
         ErrorKind::Refused,
@@ -124,6 +127,7 @@ impl ErrorKind {
             ErrorKind::AlreadyInstalled => "already_installed",
             ErrorKind::NotInstalled => "not_installed",
             ErrorKind::StoreCorrupt => "store_corrupt",
+            ErrorKind::StoreBusy => "store_busy",
             ErrorKind::Audit => "audit",
             ErrorKind::DkmsNotBuilt => "dkms_not_built",
             ErrorKind::Refused => "refused",
@@ -145,6 +149,7 @@ impl ErrorKind {
             ErrorKind::Usage | ErrorKind::InvalidArgument => exit::USAGE,
             ErrorKind::NotLoaded => exit::NOT_LOADED,
             ErrorKind::AlreadyInstalled => exit::NOTHING_TO_DO,
+            ErrorKind::StoreBusy => exit::BUSY,
             ErrorKind::StoreCorrupt | ErrorKind::Audit => exit::VERIFY_FAILED,
             ErrorKind::Refused | ErrorKind::SignatureRejected => exit::REFUSED,
             ErrorKind::AttestUnavailable => exit::ATTEST_UNAVAILABLE,
@@ -250,6 +255,7 @@ impl From<StoreError> for Error {
             StoreError::AlreadyInstalled(_) => ErrorKind::AlreadyInstalled,
             StoreError::NotInstalled(_) => ErrorKind::NotInstalled,
             StoreError::Corrupt { .. } => ErrorKind::StoreCorrupt,
+            StoreError::Busy { .. } => ErrorKind::StoreBusy,
             StoreError::Io { .. } | StoreError::Injected(_) => ErrorKind::Io,
         };
         Error::from_source(kind, &e)
@@ -308,7 +314,7 @@ mod tests {
     /// The strings and exit codes are interfaces: this pins every one.
     #[test]
     fn kinds_keep_their_strings_and_exit_codes() {
-        let expected: [(ErrorKind, &str, i32); 26] = [
+        let expected: [(ErrorKind, &str, i32); 27] = [
             (ErrorKind::Usage, "usage", 64),
             (ErrorKind::InvalidArgument, "invalid_argument", 64),
             (ErrorKind::Io, "io", 1),
@@ -323,6 +329,7 @@ mod tests {
             (ErrorKind::AlreadyInstalled, "already_installed", 2),
             (ErrorKind::NotInstalled, "not_installed", 1),
             (ErrorKind::StoreCorrupt, "store_corrupt", 5),
+            (ErrorKind::StoreBusy, "store_busy", 75),
             (ErrorKind::Audit, "audit", 5),
             (ErrorKind::DkmsNotBuilt, "dkms_not_built", 1),
             (ErrorKind::Refused, "refused", 6),

@@ -16,6 +16,9 @@ pub const VERIFY_FAILED: i32 = 5;
 pub const REFUSED: i32 = 6;
 /// The new version failed; the previous one was loaded again.
 pub const ROLLED_BACK: i32 = 7;
+/// The store was busy: another milspecctl (or milspecd's rollback) held it
+/// for longer than the wait; nothing was done (sysexits.h `EX_TEMPFAIL`).
+pub const BUSY: i32 = 75;
 /// Bad command line (sysexits.h `EX_USAGE`).
 pub const USAGE: i32 = 64;
 /// Attestation: no IMA log, no TPM, or tpm2-tools/openssl missing.

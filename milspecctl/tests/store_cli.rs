@@ -197,3 +197,26 @@ fn status_shows_the_deployed_store_id_without_creating_the_store() {
         "{v}"
     );
 }
+
+/// Two commands never use the store at once: the second waits for the first.
+#[test]
+fn a_command_waits_while_another_holds_the_store() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let store = milspec_host::store::Store::open(&root).unwrap();
+    let held = store.lock(Duration::ZERO).unwrap();
+    let waiting = {
+        let root = root.clone();
+        std::thread::spawn(move || run(&root, &["list"]))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !waiting.is_finished(),
+        "list ran while another process held the store"
+    );
+    drop(held);
+    let (code, v, err) = waiting.join().unwrap();
+    assert_eq!((code, err.as_str()), (0, ""), "{v}");
+    assert_eq!(v["versions"], serde_json::json!([]));
+}

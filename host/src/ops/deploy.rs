@@ -1,7 +1,7 @@
 //! `load` (from the store) and `rollback`: a deployment transaction plus its
 //! audit record, returned as a [`DeploymentRecord`].
 
-use super::{append, open_store};
+use super::{append, open_store, open_store_waiting, Opened};
 use crate::audit::Action;
 use crate::error::{Error, ErrorKind};
 use crate::phases;
@@ -9,7 +9,7 @@ use crate::store::{Store, StoreId};
 use crate::txn::{self, Check, Deployment, Host, State, TxnError};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Which command deployed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,6 +241,16 @@ pub fn rollback(
 ) -> Result<DeploymentRecord, Error> {
     deployment_id.map(check_deployment_id).transpose()?;
     let opened = open_store(root)?;
+    rollback_opened(root, opened, to, allow_older, deployment_id)
+}
+
+fn rollback_opened(
+    root: &Path,
+    opened: Opened,
+    to: Option<&StoreId>,
+    allow_older: bool,
+    deployment_id: Option<&str>,
+) -> Result<DeploymentRecord, Error> {
     let state = State::read(&opened.store)?;
     let target = txn::rollback_target(&state, to, allow_older)?;
     let req = Request {
@@ -252,11 +262,17 @@ pub fn rollback(
     run_deployment(root, &opened.store, req, opened.repaired)
 }
 
+/// How long milspecd's rollback action waits for the store: its main loop
+/// must ping the systemd watchdog (WatchdogSec=3) while it waits.
+pub const DAEMON_STORE_WAIT: Duration = Duration::from_secs(1);
+
 /// `milspecctl rollback` to the previous deployment (milspecd's rollback
-/// action). A deployment that ended otherwise than [`Deployment::Deployed`] is
-/// still `Ok`: look at [`DeploymentRecord::outcome`].
+/// action), waiting at most [`DAEMON_STORE_WAIT`] for the store. A deployment
+/// that ended otherwise than [`Deployment::Deployed`] is still `Ok`: look at
+/// [`DeploymentRecord::outcome`].
 pub fn rollback_to_previous(root: &Path) -> Result<DeploymentRecord, Error> {
-    rollback(root, None, false, None)
+    let opened = open_store_waiting(root, DAEMON_STORE_WAIT)?;
+    rollback_opened(root, opened, None, false, None)
 }
 
 #[cfg(test)]

@@ -19,10 +19,15 @@ pub use install::{install, install_from_dkms, Installed};
 
 use crate::audit::{Action, AuditLog};
 use crate::error::Error;
-use crate::store::{Recovery, Store};
+use crate::store::{Recovery, Store, StoreLock};
 use crate::txn::{self, Host};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
+
+/// How long a command waits for another one to finish with the store: far
+/// longer than any store operation takes, short enough not to hang a rollout.
+pub const STORE_WAIT: Duration = Duration::from_secs(30);
 
 /// The audit log under `root` (`<root>/var/log/milspec`).
 pub fn audit_log(root: &Path) -> AuditLog {
@@ -38,19 +43,28 @@ pub(crate) struct Opened {
     pub(crate) store: Store,
     /// What recovery repaired, if anything.
     pub(crate) repaired: Option<String>,
+    /// Held until the command is done (see `store::lock`).
+    _lock: StoreLock,
 }
 
-/// Opens the store and finishes or undoes an interrupted operation (recording
-/// that in the audit log).
+/// Opens and locks the store, waiting up to [`STORE_WAIT`] for another
+/// command, and finishes or undoes an interrupted operation (recording that
+/// in the audit log).
 pub(crate) fn open_store(root: &Path) -> Result<Opened, Error> {
-    crate::phases::time("open", || open_store_inner(root))
+    open_store_waiting(root, STORE_WAIT)
 }
 
-fn open_store_inner(root: &Path) -> Result<Opened, Error> {
+/// As [`open_store`], waiting up to `wait` for the lock.
+pub(crate) fn open_store_waiting(root: &Path, wait: Duration) -> Result<Opened, Error> {
+    crate::phases::time("open", || open_store_inner(root, wait))
+}
+
+fn open_store_inner(root: &Path, wait: Duration) -> Result<Opened, Error> {
+    let store = Store::open(root)?;
+    let lock = store.lock(wait)?;
     // An audit append cut short by a crash is repaired (and recorded) first, so
     // that the verify checks of this command see an intact chain.
     let audit_note = audit_log(root).repair(uid())?;
-    let store = Store::open(root)?;
     let mut note = match store.recover()? {
         Recovery::Clean => None,
         Recovery::RolledForward(j) => Some(format!("completed an interrupted operation: {j:?}")),
@@ -66,7 +80,11 @@ fn open_store_inner(root: &Path) -> Result<Opened, Error> {
         (Some(a), Some(n)) => Some(format!("{a}; {n}")),
         (a, n) => a.or(n),
     };
-    Ok(Opened { store, repaired })
+    Ok(Opened {
+        store,
+        repaired,
+        _lock: lock,
+    })
 }
 
 /// Appends a plain action (no deployment) to the audit log.

@@ -35,6 +35,15 @@ pub enum StoreError {
     /// `id` names the entry, or `state`/`journal` for those files.
     #[error("version {id}: {reason}")]
     Corrupt { id: String, reason: String },
+    #[error(
+        "the store is busy: {} has held it for more than {} s; try again when it is done",
+        holder.map_or("another process".to_owned(), |p| format!("process {p} (milspecctl or milspecd)")),
+        waited.as_secs_f64()
+    )]
+    Busy {
+        holder: Option<u32>,
+        waited: std::time::Duration,
+    },
     #[error("injected failure after step {0} (test only)")]
     Injected(u32),
 }

@@ -7,6 +7,7 @@
 //! trash/<id>/                       a removal in progress
 //! journal.json                      the operation in progress, if any
 //! index.json                        every manifest in one file (a cache, see `index`)
+//! lock                              held by the command using the store (see `lock`)
 //! ```
 //!
 //! An entry's id is the module's version for a file install (`1.0.1`) and
@@ -24,12 +25,14 @@ mod id;
 mod index;
 mod install;
 mod journal;
+mod lock;
 mod manifest;
 
 use error::io_err;
 pub use error::StoreError;
 pub use id::{compare_versions, dkms_id, EntryId, StoreId};
 pub use journal::{Journal, Recovery};
+pub use lock::StoreLock;
 pub use manifest::{read_manifest, Manifest};
 
 #[cfg(test)]

@@ -371,3 +371,20 @@ fn changes_to_the_store_drop_the_index() {
     assert!(!index.exists());
     assert_eq!(source_paths(&s), ["/cached"]);
 }
+
+#[test]
+fn one_command_at_a_time_holds_the_store() {
+    use std::time::{Duration, Instant};
+    let (_d, s) = setup();
+    let held = s.lock(Duration::ZERO).unwrap();
+    let t = Instant::now();
+    let busy = s.lock(Duration::from_millis(100)).unwrap_err();
+    assert!(t.elapsed() >= Duration::from_millis(100), "gave up early");
+    assert!(
+        matches!(busy, StoreError::Busy { holder: Some(p), .. } if p == std::process::id()),
+        "{busy:?}"
+    );
+    assert!(busy.to_string().contains("the store is busy"), "{busy}");
+    drop(held);
+    s.lock(Duration::ZERO).expect("released when dropped");
+}

@@ -22,6 +22,7 @@ Exit codes:
   25  attest: the quote's signature does not verify
   26  attest: the posture violates the policy
   64  usage error
+  75  the store is busy: another command held it for more than 30 s (try again)
 
 With --json, stdout carries exactly one JSON document (errors too, as
 {\"error\": {\"kind\": ..., \"message\": ...}}) and nothing is printed on stderr.
