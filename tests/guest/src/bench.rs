@@ -26,7 +26,7 @@ const FULL: usize = 11;
 /// Store sizes of the scaling curves.
 const SIZES: [usize; 4] = [1, 10, 100, 500];
 /// Runs per command and store size.
-const CURVE_RUNS: usize = 7;
+const CURVE_RUNS: usize = 11;
 
 const STORE: &str = "/var/lib/milspec/versions";
 
@@ -204,27 +204,25 @@ pub fn run(versions: &Path) -> TestResult {
     ctl(&["load", "1.0.0"], &mut ignore)?;
     ctl(&["load", "1.0.1"], &mut ignore)?;
 
-    // The floor: the two syscalls on the store's files, 1.0.1 loaded to start.
+    // One round: the floor (the two syscalls on the store's files), then
+    // `load` of the other version, then `rollback`: each a real swap, and
+    // interleaved so that the host's load drifts over all three series alike
+    // (run one after the other, a busy minute landed on one series only).
+    // After a bare swap state.json names the version no longer loaded; `load`
+    // finds the loaded module by its version, so it is a real swap too.
     let name = CString::new(MODULE_NAME).map_err(|e| e.to_string())?;
     let mut bare = Vec::new();
-    for i in 0..SWAPS {
-        let v = if i % 2 == 0 { "1.0.0" } else { "1.0.1" };
-        let t = Instant::now();
-        bare_swap(&name, &PathBuf::from(STORE).join(v).join("dell_milspec.ko"))?;
-        bare.push(t.elapsed());
-    }
-    // An odd number of swaps ends with 1.0.0 loaded while state.json says
-    // 1.0.1, so the first load below is a real swap too (the loaded module is
-    // found by its version).
     let mut load_phases = Phases::new();
     let mut load = Vec::new();
-    for _ in 0..SWAPS {
-        load.push(timed(&["load", other()], &mut load_phases)?);
-    }
     let mut rb_phases = Phases::new();
     let mut rollback = Vec::new();
     for _ in 0..SWAPS {
-        rollback.push(timed(&["rollback"], &mut rb_phases)?); // alternates
+        let ko = PathBuf::from(STORE).join(other()).join("dell_milspec.ko");
+        let t = Instant::now();
+        bare_swap(&name, &ko)?;
+        bare.push(t.elapsed());
+        load.push(timed(&["load", other()], &mut load_phases)?);
+        rollback.push(timed(&["rollback"], &mut rb_phases)?);
     }
     let mut full = Vec::new();
     for _ in 0..FULL {
