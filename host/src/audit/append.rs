@@ -6,14 +6,7 @@ impl AuditLog {
     pub(super) fn lock(&self) -> Result<nix::fcntl::Flock<File>, AuditError> {
         // A lock file of its own: the active segment is renamed on rotation.
         let path = self.dir.join("audit.lock");
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Self::io_at(&path, e))?;
+        let f = crate::fsutil::open_lock_file(&path).map_err(|e| Self::io_at(&path, e))?;
         nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
             .map_err(|(_, e)| Self::io_at(&path, e.into()))
     }

@@ -7,11 +7,11 @@
 
 use super::error::{io_err, StoreError};
 use super::Store;
+use crate::fsutil::open_lock_file;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 /// How often a waiting command tries again.
@@ -28,14 +28,7 @@ impl Store {
     /// holds it ([`StoreError::Busy`] after that).
     pub fn lock(&self, wait: Duration) -> Result<StoreLock, StoreError> {
         let path = self.dir.join("lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let mut file = open_lock_file(&path).map_err(io_err(&path))?;
         let deadline = Instant::now() + wait;
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
