@@ -98,16 +98,15 @@ impl Store {
                 manifest,
             });
         }
+        let ix = Index { entries };
         // An install or removal that ran meanwhile would make this index
         // describe a store that no longer exists: write it only if not.
         if scan(&versions).is_ok_and(|now| now == names) {
-            let ix = Index { entries };
             if let Ok(json) = serde_json::to_vec(&ix) {
                 // A cache: a store we cannot write to still lists.
                 let _ = write_atomic(&self.index_path(), &json, 0o600);
             }
-            entries = ix.entries;
         }
-        Ok(entries.into_iter().map(|e| e.manifest).collect())
+        Ok(ix.entries.into_iter().map(|e| e.manifest).collect())
     }
 }

@@ -25,12 +25,13 @@ fn file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
+/// One field of every listed entry, in list order.
+fn listed(s: &Store, field: fn(Manifest) -> String) -> Vec<String> {
+    s.list().unwrap().into_iter().map(field).collect()
+}
+
 fn versions(s: &Store) -> Vec<String> {
-    s.list()
-        .unwrap()
-        .into_iter()
-        .map(|m| m.module_version)
-        .collect()
+    listed(s, |m| m.module_version)
 }
 
 #[test]
@@ -296,11 +297,7 @@ fn a_corrupt_journal_is_reported() {
 }
 
 fn source_paths(s: &Store) -> Vec<String> {
-    s.list()
-        .unwrap()
-        .into_iter()
-        .map(|m| m.source_path)
-        .collect()
+    listed(s, |m| m.source_path)
 }
 
 /// Rewrites entry `v`'s manifest in place (same directory, same inode).
